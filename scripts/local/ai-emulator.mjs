@@ -1,0 +1,388 @@
+// The Workers AI emulator: bound as `AI` in the local run, as a Miniflare wrapped
+// binding (the way Cloudflare builds the real binding). It answers
+// `run(model, inputs, options)` with the real output shapes, deterministically.
+//
+// When the binding is configured with UPSTREAM (an http URL), every call is instead
+// forwarded as `POST {UPSTREAM}/ai/run` with `{model, inputs, options}`, so tests can
+// script answers, delays and failures from Python (pytest-httpserver):
+//   - 200 application/json          -> that JSON is the result
+//   - 200 any other content type    -> the body stream is the result (SSE, PNG, MP3)
+//   - >= 400 {"errors":[{code,message}]} -> run() throws "<code>: <message>", as the binding does
+
+const encoder = new TextEncoder();
+
+class AiError extends Error {
+  constructor(code, message) {
+    super(`${code}: ${message}`);
+    this.name = "AiError";
+    this.code = code;
+  }
+}
+
+// --- inputs: Python may hand us JS Maps (plain to_js) or plain objects --------------
+
+function plain(value) {
+  if (value instanceof Map) {
+    return Object.fromEntries([...value].map(([k, v]) => [k, plain(v)]));
+  }
+  if (ArrayBuffer.isView(value)) return Array.from(value);
+  if (value instanceof ArrayBuffer) return Array.from(new Uint8Array(value));
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+// --- which task a model id belongs to ----------------------------------------------
+
+// Ids Cloudflare retired on 2025-10-01 and 2026-05-30: the service no longer knows them.
+const RETIRED = [
+  /^@hf\/thebloke\//,
+  /llama-2-7b-chat/, /mistral-7b-instruct-v0\.[12]/, /qwen1\.5-/, /\/phi-2$/, /tinyllama/,
+  /gemma-(2b|7b)-it/, /openchat/, /sqlcoder/, /deepseek-math/, /falcon-7b/, /discolm/,
+  /starling-lm/, /hermes-2-pro/, /una-cybertron/, /llama-3-8b-instruct/,
+  /meta-llama-3-8b-instruct/, /llama-3\.1-8b-instruct(-awq|-fp8)?$/, /llama-3\.1-70b-instruct$/,
+  /llama-3\.3-70b-instruct$/, /llama-guard-3-8b/, /whisper-sherpa/, /-lora$/,
+];
+
+const TASKS = [
+  ["translation", /\/m2m100/],
+  ["speech-to-text", /\/whisper|\/nova-3/],
+  ["text-to-speech", /\/melotts|\/aura-/],
+  ["embeddings", /\/bge-|embedding/],
+  ["image-to-image", /img2img|inpainting/],
+  ["text-to-image", /\/flux-|stable-diffusion|dreamshaper|lucid-origin|phoenix-/],
+  ["text-generation", /instruct|chat|-it$|-it-|gpt-oss|glm-|qwen3-|qwq|coder|granite|deepseek-r1|llama/],
+];
+
+function taskOf(model) {
+  if (typeof model !== "string" || !/^@(cf|hf)\//.test(model) || RETIRED.some((re) => re.test(model))) {
+    throw new AiError(5007, `No such model ${model} or task`);
+  }
+  const found = TASKS.find(([, re]) => re.test(model));
+  if (!found) throw new AiError(5007, `No such model ${model} or task`);
+  return found[0];
+}
+
+// Newer chat models answer in OpenAI's `choices` shape; older ones with `{response}`.
+const OPENAI_SHAPED = /gpt-oss|glm-|qwen3-|gemma-4|kimi/;
+
+// --- helpers --------------------------------------------------------------------------
+
+function invalid(message) {
+  return new AiError(5006, `Error: ${message}`);
+}
+
+function words(text) {
+  return String(text).split(/\s+/).filter(Boolean);
+}
+
+function fnv1a(text) {
+  let hash = 0x811c9dc5;
+  for (const byte of encoder.encode(text)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+function base64(bytes) {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function streamOf(chunks, delayMs = 0) {
+  let i = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (i >= chunks.length) return controller.close();
+      if (delayMs && i > 0) await new Promise((r) => setTimeout(r, delayMs));
+      const chunk = chunks[i++];
+      controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+    },
+  });
+}
+
+function sse(events) {
+  return [...events.map((e) => `data: ${JSON.stringify(e)}\n\n`), "data: [DONE]\n\n"];
+}
+
+// --- text generation -------------------------------------------------------------------
+
+function contentText(content) {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.filter((p) => p && p.type === "text").map((p) => p.text).join(" ");
+  }
+  return "";
+}
+
+function textGeneration(model, inputs) {
+  let prompt;
+  if (Array.isArray(inputs.messages)) {
+    const last = [...inputs.messages].reverse().find((m) => m && m.role === "user");
+    prompt = last ? contentText(last.content) : "";
+    prompt = prompt || contentText(inputs.messages.at(-1)?.content);
+  } else if (typeof inputs.prompt === "string") {
+    prompt = inputs.prompt;
+  } else {
+    throw invalid("required properties at '/' are 'prompt' or 'messages'");
+  }
+  const promptText = Array.isArray(inputs.messages)
+    ? inputs.messages.map((m) => contentText(m?.content)).join(" ")
+    : prompt;
+  let reply = `This is ${model} (emulated). You said: ${prompt}`;
+  const limit = Number.isInteger(inputs.max_tokens) ? inputs.max_tokens : 256;
+  const replyWords = words(reply).slice(0, Math.max(limit, 1));
+  const finish = replyWords.length < words(reply).length ? "length" : "stop";
+  reply = replyWords.join(" ");
+  const usage = {
+    prompt_tokens: words(promptText).length + 2 * (inputs.messages?.length ?? 1),
+    completion_tokens: replyWords.length,
+  };
+  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+
+  const tool = Array.isArray(inputs.tools) && inputs.tools.length && inputs.tool_choice !== "none"
+    && inputs.messages?.at(-1)?.role === "user" ? inputs.tools[0] : null;
+  const toolName = tool && (tool.function?.name ?? tool.name);
+  const toolArgs = { query: prompt };
+  const openaiShaped = OPENAI_SHAPED.test(model);
+  const pieces = replyWords.map((w, i) => (i === 0 ? w : ` ${w}`));
+
+  if (!inputs.stream) {
+    if (openaiShaped) {
+      const message = { role: "assistant", content: tool ? null : reply };
+      if (tool) {
+        message.tool_calls = [{ id: "call_emulated_0", type: "function", function: { name: toolName, arguments: JSON.stringify(toolArgs) } }];
+      }
+      return {
+        id: `chatcmpl-emulated-${fnv1a(promptText).toString(16)}`,
+        object: "chat.completion",
+        created: 1764028800,
+        model,
+        choices: [{ index: 0, message, finish_reason: tool ? "tool_calls" : finish }],
+        usage,
+      };
+    }
+    if (tool) return { response: null, tool_calls: [{ name: toolName, arguments: toolArgs }], usage };
+    return { response: reply, usage };
+  }
+
+  let events;
+  if (openaiShaped) {
+    const base = { id: "chatcmpl-emulated", object: "chat.completion.chunk", created: 1764028800, model };
+    events = tool
+      ? [{ ...base, choices: [{ index: 0, delta: { role: "assistant", tool_calls: [{ index: 0, id: "call_emulated_0", type: "function", function: { name: toolName, arguments: JSON.stringify(toolArgs) } }] }, finish_reason: null }] }]
+      : pieces.map((p, i) => ({ ...base, choices: [{ index: 0, delta: i === 0 ? { role: "assistant", content: p } : { content: p }, finish_reason: null }] }));
+    events.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: tool ? "tool_calls" : finish }], usage });
+  } else {
+    events = tool
+      ? [{ response: "", tool_calls: [{ name: toolName, arguments: toolArgs }] }]
+      : pieces.map((p) => ({ response: p }));
+    events.push({ response: "", usage });
+  }
+  return streamOf(sse(events), Number(inputs.__emulator_delay_ms) || 0);
+}
+
+// --- embeddings ---------------------------------------------------------------------------
+
+function dimensionsOf(model) {
+  if (/small/.test(model)) return 384;
+  if (/base|embeddinggemma/.test(model)) return 768;
+  return 1024;
+}
+
+function embeddings(model, inputs) {
+  const texts = typeof inputs.text === "string" ? [inputs.text] : inputs.text;
+  if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string")) {
+    throw invalid("required properties at '/' are 'text'");
+  }
+  if (texts.length > 100) throw invalid("/text must NOT have more than 100 items");
+  const dims = dimensionsOf(model);
+  const data = texts.map((text) => {
+    let seed = fnv1a(text) || 1;
+    const vector = [];
+    for (let i = 0; i < dims; i++) {
+      seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
+      vector.push(Math.round(((seed / 0xffffffff) * 2 - 1) * 1e6) / 1e6);
+    }
+    return vector;
+  });
+  return { shape: [texts.length, dims], data, pooling: "cls" };
+}
+
+// --- translation ----------------------------------------------------------------------------
+
+function translateOne(inputs) {
+  if (typeof inputs.text !== "string" || typeof inputs.target_lang !== "string") {
+    throw invalid("required properties at '/' are 'text','target_lang'");
+  }
+  const source = inputs.source_lang || "en";
+  // Line by line so the caller can see that line structure survives.
+  const text = inputs.text.split("\n").map((line) => (line ? `[${source}->${inputs.target_lang}] ${line}` : line)).join("\n");
+  return { translated_text: text };
+}
+
+function translation(model, inputs) {
+  if (Array.isArray(inputs.requests)) return inputs.requests.map(translateOne);
+  return translateOne(inputs);
+}
+
+// --- images -----------------------------------------------------------------------------------
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type, data) {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  out.set(encoder.encode(type), 4);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+// A 1x1 PNG whose colour and tEXt chunk depend on the prompt: valid, tiny, deterministic.
+function png(prompt) {
+  const hash = fnv1a(prompt);
+  const ihdr = new Uint8Array([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+  // Stored (uncompressed) deflate block holding one scanline: filter 0 + RGB.
+  const raw = new Uint8Array([0, hash & 0xff, (hash >>> 8) & 0xff, (hash >>> 16) & 0xff]);
+  let a = 1, b = 0;
+  for (const byte of raw) { a = (a + byte) % 65521; b = (b + a) % 65521; }
+  const idat = new Uint8Array([0x78, 0x01, 1, raw.length, 0, ~raw.length & 0xff, 0xff, ...raw, b >>> 8, b & 0xff, a >>> 8, a & 0xff]);
+  const text = encoder.encode(`prompt\0${prompt}`);
+  const parts = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk("IHDR", ihdr), pngChunk("tEXt", text), pngChunk("IDAT", idat), pngChunk("IEND", new Uint8Array())];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) { out.set(p, offset); offset += p.length; }
+  return out;
+}
+
+// A minimal baseline JPEG header + comment with the prompt: enough to be recognised as JPEG.
+function jpeg(prompt) {
+  const comment = encoder.encode(prompt);
+  const len = comment.length + 2;
+  return new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+    0xff, 0xfe, len >> 8, len & 0xff, ...comment, 0xff, 0xd9]);
+}
+
+function image(model, inputs, task) {
+  if (typeof inputs.prompt !== "string" || !inputs.prompt) throw invalid("required properties at '/' are 'prompt'");
+  if (task === "image-to-image" && !inputs.image && !inputs.image_b64) throw invalid("required properties at '/' are 'image'");
+  if (/inpainting/.test(model) && !inputs.mask) throw invalid("required properties at '/' are 'mask'");
+  const maxSteps = /flux-1-schnell/.test(model) ? 8 : 20;
+  const steps = inputs.num_steps ?? inputs.steps;
+  if (steps !== undefined && steps > maxSteps) throw invalid(`/num_steps must be <= ${maxSteps}`);
+  if (/flux-|lucid-origin/.test(model)) return { image: base64(jpeg(inputs.prompt)) };
+  return streamOf([png(inputs.prompt)]);
+}
+
+// --- speech ------------------------------------------------------------------------------------------
+
+function audioBytes(model, inputs) {
+  if (/whisper-large-v3-turbo/.test(model)) {
+    const audio = typeof inputs.audio === "string" ? inputs.audio : inputs.audio?.body;
+    if (typeof audio !== "string" || !audio) throw invalid("required properties at '/' are 'audio'");
+    return atob(audio).length;
+  }
+  if (!Array.isArray(inputs.audio) || !inputs.audio.length) throw invalid("required properties at '/' are 'audio'");
+  return inputs.audio.length;
+}
+
+function speechToText(model, inputs) {
+  const size = audioBytes(model, inputs);
+  const text = inputs.task === "translate"
+    ? `Emulated English translation of ${size} bytes of audio.`
+    : `Emulated transcript of ${size} bytes of audio.`;
+  const ws = [];
+  words(text).forEach((word, i) => ws.push({ word, start: i * 0.5, end: i * 0.5 + 0.4 }));
+  const vtt = "WEBVTT\n\n" + ws.map((w) => `${fmt(w.start)} --> ${fmt(w.end)}\n${w.word}`).join("\n\n") + "\n";
+  if (/whisper-large-v3-turbo/.test(model)) {
+    const duration = ws.at(-1).end;
+    return {
+      text,
+      word_count: ws.length,
+      segments: [{ start: 0, end: duration, text, temperature: 0, avg_logprob: -0.2, compression_ratio: 1.1, no_speech_prob: 0.01, words: ws }],
+      transcription_info: { language: inputs.language || "en", language_probability: 0.99, duration, duration_after_vad: duration },
+      vtt,
+    };
+  }
+  return { text, word_count: ws.length, words: ws, vtt };
+}
+
+function fmt(seconds) {
+  const ms = Math.round(seconds * 1000);
+  const h = String(Math.floor(ms / 3600000)).padStart(2, "0");
+  const m = String(Math.floor(ms / 60000) % 60).padStart(2, "0");
+  const s = String(Math.floor(ms / 1000) % 60).padStart(2, "0");
+  return `${h}:${m}:${s}.${String(ms % 1000).padStart(3, "0")}`;
+}
+
+function textToSpeech(model, inputs) {
+  const text = inputs.prompt ?? inputs.text;
+  if (typeof text !== "string" || !text) throw invalid("required properties at '/' are 'prompt'");
+  // An MPEG-1 Layer III frame header followed by the text: recognisably "mp3" bytes.
+  const bytes = new Uint8Array([0xff, 0xfb, 0x90, 0x64, ...encoder.encode(text)]);
+  if (/melotts/.test(model)) return { audio: base64(bytes) };
+  return streamOf([bytes]);
+}
+
+// --- dispatch ------------------------------------------------------------------------------------------
+
+function emulate(model, inputs) {
+  const task = taskOf(model);
+  if (!inputs || typeof inputs !== "object") throw invalid("inputs must be an object");
+  switch (task) {
+    case "text-generation": return textGeneration(model, inputs);
+    case "embeddings": return embeddings(model, inputs);
+    case "translation": return translation(model, inputs);
+    case "text-to-image":
+    case "image-to-image": return image(model, inputs, task);
+    case "speech-to-text": return speechToText(model, inputs);
+    case "text-to-speech": return textToSpeech(model, inputs);
+  }
+}
+
+async function forward(upstream, model, inputs, options) {
+  const response = await fetch(new URL("/ai/run", upstream), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, inputs, options: options ?? {} }),
+  });
+  const type = response.headers.get("content-type") || "";
+  if (response.status >= 400) {
+    let code = 3000, message = `upstream answered ${response.status}`;
+    try {
+      const error = (await response.json()).errors?.[0];
+      if (error) ({ code, message } = { code: error.code ?? code, message: error.message ?? message });
+    } catch {}
+    throw new AiError(code, message);
+  }
+  if (type.startsWith("application/json")) return response.json();
+  return response.body;
+}
+
+export default function (env) {
+  return {
+    async run(model, inputs, options) {
+      const args = plain(inputs);
+      if (env.UPSTREAM) return forward(env.UPSTREAM, model, args, plain(options));
+      return emulate(model, args);
+    },
+  };
+}

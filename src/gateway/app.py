@@ -1,0 +1,43 @@
+"""The gateway's request pipeline: CORS preflight, routing, auth, the handler, errors."""
+
+from __future__ import annotations
+
+import traceback
+
+from .auth import require_api_key
+from .cors import cors_headers, preflight
+from .endpoints import health, models
+from .errors import ApiError, internal_error
+from .http import AnyResponse, Request, Response, error_response
+from .platform import Context, Platform
+from .routing import Route, Router
+
+ROUTER = Router(
+    [
+        Route(("GET",), "/health", health.health, public=True),
+        Route(("GET",), "/v1/models", models.list_models),
+        Route(("GET",), "/v1/models/{model:path}", models.retrieve_model),
+    ]
+)
+
+
+async def handle(request: Request, platform: Platform) -> AnyResponse:
+    settings = platform.settings
+    if request.method == "OPTIONS":
+        return preflight(request, settings)
+    try:
+        match = ROUTER.resolve(request.method, request.path)
+        if not match.route.public:
+            require_api_key(request, settings)
+        response = await match.route.handler(Context(request, platform), **match.params)
+    except ApiError as error:
+        response = error_response(error)
+    except Exception:
+        # The client gets a plain envelope; the log gets the traceback (which
+        # never contains keys: they are not kept in local variables of handlers).
+        print(f"unhandled error on {request.method} {request.path}:\n{traceback.format_exc()}")
+        response = error_response(internal_error())
+    response.headers.update(cors_headers(request, settings))
+    if request.method == "HEAD" and isinstance(response, Response):
+        response.body = b""
+    return response

@@ -1,0 +1,1 @@
+"""One module per endpoint family; each exposes async handlers `(ctx, **path_params)`."""

@@ -1,0 +1,21 @@
+"""GET /health: is the worker up, which runtime, which bindings — and no secrets."""
+
+from __future__ import annotations
+
+from .. import __version__
+from ..http import json_response
+from ..platform import Context
+
+
+async def health(ctx: Context):
+    settings = ctx.settings
+    return json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "runtime": ctx.platform.runtime,
+            "bindings": {name: name in settings.bindings for name in ("AI", "IMAGES")},
+            "auth": {"api_keys_configured": bool(settings.api_keys)},
+        },
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,138 @@
+"""The request and response values the core works with.
+
+The runtime adapter builds a `Request` from the JS request and turns whatever
+`Response` a handler returns back into a JS `Response`. Bodies are read lazily
+through a `BodySource`, so a handler that never needs the body never pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .errors import ApiError, bad_request
+
+
+class BodySource(Protocol):
+    async def read_bytes(self) -> bytes: ...
+
+
+class Headers:
+    """Case-insensitive, read-only view of request headers."""
+
+    def __init__(self, pairs: list[tuple[str, str]] | dict[str, str] = ()):
+        items = pairs.items() if isinstance(pairs, dict) else pairs
+        self._items = {k.lower(): v for k, v in items}
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._items.get(name.lower(), default)
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._items
+
+    def items(self):
+        return self._items.items()
+
+
+class _NoBody:
+    async def read_bytes(self) -> bytes:
+        return b""
+
+
+class Request:
+    def __init__(self, method: str, url: str, headers: Headers, body: BodySource | None = None):
+        self.method = method.upper()
+        self.url = url
+        parts = urlsplit(url)
+        self.scheme = parts.scheme
+        self.host = parts.netloc
+        self.raw_path = parts.path or "/"
+        self.path = unquote(self.raw_path)
+        self.query = parse_qs(parts.query, keep_blank_values=True)
+        self.headers = headers
+        self._body = body or _NoBody()
+        self._bytes: bytes | None = None
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+    def query_value(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    @property
+    def content_type(self) -> str:
+        """The media type alone, lower case: `application/json; charset=utf-8` → `application/json`."""
+        return (self.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+
+    async def bytes(self) -> bytes:
+        if self._bytes is None:
+            self._bytes = await self._body.read_bytes()
+        return self._bytes
+
+    async def text(self) -> str:
+        try:
+            return (await self.bytes()).decode("utf-8")
+        except UnicodeDecodeError:
+            raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
+
+    async def json(self) -> Any:
+        raw = await self.text()
+        if not raw.strip():
+            raise bad_request("The request body is empty; send a JSON object.", code="invalid_json")
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise bad_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+
+    async def json_object(self) -> dict:
+        data = await self.json()
+        if not isinstance(data, dict):
+            raise bad_request("The request body must be a JSON object.", code="invalid_json")
+        return data
+
+
+@dataclass
+class Response:
+    """A complete response whose body is already known (bytes or text)."""
+
+    status: int = 200
+    body: bytes | str = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Response(status, body, {"Content-Type": "application/json", **(headers or {})})
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.body(), error.status, error.headers)
+
+
+@dataclass
+class StreamResponse:
+    """A response whose body the core produces chunk by chunk (for example SSE)."""
+
+    chunks: AsyncIterator[bytes | str]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PassthroughResponse:
+    """A response whose body is a runtime stream handed on untouched.
+
+    `body` is opaque to the core (a JS ReadableStream on Workers); the adapter
+    gives it to the runtime's Response so no byte is copied through Python.
+    """
+
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+AnyResponse = Response | StreamResponse | PassthroughResponse

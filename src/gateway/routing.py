@@ -1,0 +1,68 @@
+"""Path routing: patterns with `{name}` (one segment) and `{name:path}` (the rest)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from .errors import method_not_allowed, not_found
+
+Handler = Callable[..., Awaitable[Any]]
+
+_PARAM = re.compile(r"\{(\w+)(?::(path))?\}")
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    regex, pos = "", 0
+    for match in _PARAM.finditer(pattern):
+        regex += re.escape(pattern[pos : match.start()])
+        name, kind = match.groups()
+        regex += f"(?P<{name}>.+)" if kind == "path" else f"(?P<{name}>[^/]+)"
+        pos = match.end()
+    regex += re.escape(pattern[pos:])
+    return re.compile(f"^{regex}/?$")
+
+
+@dataclass(frozen=True)
+class Route:
+    methods: tuple[str, ...]
+    pattern: str
+    handler: Handler
+    # Public routes are served without an API key (health, stored files).
+    public: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "_regex", _compile(self.pattern))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self._regex.match(path)  # type: ignore[attr-defined]
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class Match:
+    route: Route
+    params: dict[str, str]
+
+
+class Router:
+    def __init__(self, routes: list[Route]):
+        self.routes = routes
+
+    def resolve(self, method: str, path: str) -> Match:
+        """The route for this method and path; 404 when no pattern fits, 405 (with Allow) when only the method is wrong."""
+        allowed: list[str] = []
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if method in route.methods or (method == "HEAD" and "GET" in route.methods):
+                return Match(route, params)
+            allowed.extend(m for m in route.methods if m not in allowed)
+        if allowed:
+            if "GET" in allowed and "HEAD" not in allowed:
+                allowed.append("HEAD")
+            allowed.append("OPTIONS")
+            raise method_not_allowed(method, allowed)
+        raise not_found(f"Unknown path {path}.", code="unknown_path")

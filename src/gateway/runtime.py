@@ -1,0 +1,157 @@
+"""The Workers runtime adapter: the only module that touches `js` and `pyodide`.
+
+It turns the JS request into a core `Request`, gives the core its bindings as
+plain-Python objects (`WorkersAi`, `R2Storage`), and turns the core's response
+back into a JS `Response`. Works on both Python Workers runtimes: the legacy one
+(module-level `on_fetch`, embedded Pyodide 0.26) and the modern one
+(`WorkerEntrypoint`, where the SDK wraps `env`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import js
+from pyodide.ffi import JsException, JsProxy, to_js
+
+from .app import handle
+from .config import Settings
+from .http import Headers, PassthroughResponse, Request, Response, StreamResponse
+from .platform import Platform, UpstreamError
+
+_BINDING_NAMES = ("AI", "IMAGES")
+_AI_ERROR_CODE = re.compile(r"\b(\d{4})\b")
+
+
+def _js_object(value: dict) -> JsProxy:
+    # A plain to_js(dict) makes a JS Map, which bindings serialise as {}.
+    return to_js(value, dict_converter=js.Object.fromEntries)
+
+
+def _unwrap(value):
+    """The JS object behind an SDK wrapper (modern runtime), or the value itself."""
+    for attr in ("js_object", "_binding", "_env"):
+        inner = getattr(value, attr, None) if not isinstance(value, (str, bytes, int, float)) else None
+        if inner is not None:
+            return inner
+    return value
+
+
+def _is_readable_stream(value) -> bool:
+    return isinstance(value, JsProxy) and getattr(value, "getReader", None) is not None
+
+
+class JsReadableStream:
+    """A JS ReadableStream: iterate for its bytes, or pass `handle` on untouched."""
+
+    def __init__(self, handle: JsProxy):
+        self.handle = handle
+
+    async def __aiter__(self):
+        reader = self.handle.getReader()
+        try:
+            while True:
+                chunk = await reader.read()
+                if chunk.done:
+                    return
+                value = chunk.value
+                yield value.to_bytes() if isinstance(value, JsProxy) else bytes(value)
+        finally:
+            reader.releaseLock()
+
+
+class WorkersAi:
+    """`env.AI` with Python values in and out."""
+
+    def __init__(self, binding: JsProxy):
+        self._binding = binding
+
+    async def run(self, model: str, inputs: dict, options: dict | None = None):
+        try:
+            if options:
+                result = await self._binding.run(model, _js_object(inputs), _js_object(options))
+            else:
+                result = await self._binding.run(model, _js_object(inputs))
+        except JsException as exc:
+            message = str(exc)
+            found = _AI_ERROR_CODE.search(message)
+            raise UpstreamError(message, int(found.group(1)) if found else None) from None
+        result = _unwrap(result)
+        if _is_readable_stream(result):
+            return JsReadableStream(result)
+        if isinstance(result, JsProxy):
+            return result.to_py()
+        return result
+
+
+class JsBody:
+    def __init__(self, js_request: JsProxy):
+        self._js_request = js_request
+
+    async def read_bytes(self) -> bytes:
+        buffer = await self._js_request.arrayBuffer()
+        return buffer.to_bytes()
+
+
+def _core_request(js_request: JsProxy) -> Request:
+    headers = Headers([(pair[0], pair[1]) for pair in js_request.headers.entries()])
+    return Request(js_request.method, js_request.url, headers, JsBody(js_request))
+
+
+def _settings(env) -> Settings:
+    def lookup(name: str) -> str | None:
+        value = getattr(env, name, None)
+        return value if isinstance(value, str) else None
+
+    present = tuple(name for name in _BINDING_NAMES if getattr(env, name, None) is not None)
+    return Settings.from_lookup(lookup, bindings=present)
+
+
+def _js_init(status: int, headers: dict[str, str]) -> JsProxy:
+    return _js_object({"status": status, "headers": _js_object(headers)})
+
+
+def _stream_body(chunks) -> JsProxy:
+    """A JS ReadableStream fed from a Python async iterator, chunk by chunk as produced."""
+    pipe = js.TransformStream.new()
+    writer = pipe.writable.getWriter()
+    encoder = js.TextEncoder.new()
+
+    async def pump():
+        try:
+            async for chunk in chunks:
+                await writer.write(encoder.encode(chunk) if isinstance(chunk, str) else to_js(chunk))
+            await writer.close()
+        except Exception as exc:  # the client sees a cut stream, the log sees why
+            print(f"stream aborted: {type(exc).__name__}: {exc}")
+            await writer.abort(str(exc))
+
+    asyncio.ensure_future(pump())
+    return pipe.readable
+
+
+def _js_response(response) -> JsProxy:
+    if isinstance(response, StreamResponse):
+        body = _stream_body(response.chunks)
+    elif isinstance(response, PassthroughResponse):
+        body = _unwrap(response.body)
+    elif isinstance(response, Response):
+        body = response.body if isinstance(response.body, str) else (to_js(response.body) if response.body else None)
+    else:
+        raise TypeError(f"handler returned {type(response).__name__}, not a response")
+    if response.status in (101, 204, 205, 304):
+        body = None
+    return js.Response.new(body, _js_init(response.status, response.headers))
+
+
+async def serve(request, env, runtime: str) -> JsProxy:
+    js_request = _unwrap(request)
+    env = _unwrap(env)
+    platform = Platform(
+        runtime=runtime,
+        settings=_settings(env),
+        ai=WorkersAi(env.AI) if getattr(env, "AI", None) is not None else None,
+        storage=getattr(env, "IMAGES", None),
+    )
+    return _js_response(await handle(_core_request(js_request), platform))
