@@ -6,7 +6,7 @@ import traceback
 
 from .auth import require_api_key
 from .cors import cors_headers, preflight
-from .endpoints import health, models
+from .endpoints import chat, embeddings, health, models
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response, error_response
 from .platform import Context, Platform
@@ -17,8 +17,25 @@ ROUTER = Router(
         Route(("GET",), "/health", health.health, public=True),
         Route(("GET",), "/v1/models", models.list_models),
         Route(("GET",), "/v1/models/{model:path}", models.retrieve_model),
+        Route(("POST",), "/v1/chat/completions", chat.chat_completions),
+        Route(("POST",), "/v1/embeddings", embeddings.create_embeddings),
     ]
 )
+
+
+def resolve_route(method: str, path: str):
+    """Routes by path, forgiving the usual base_url mistakes: a doubled `/v1` or none at all."""
+    while path.startswith("/v1/v1/"):
+        path = path[3:]
+    try:
+        return ROUTER.resolve(method, path)
+    except ApiError as error:
+        if error.status != 404 or path.startswith("/v1/"):
+            raise
+        try:
+            return ROUTER.resolve(method, "/v1" + path)
+        except ApiError:
+            raise error from None
 
 
 async def handle(request: Request, platform: Platform) -> AnyResponse:
@@ -26,15 +43,15 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
     if request.method == "OPTIONS":
         return preflight(request, settings)
     try:
-        match = ROUTER.resolve(request.method, request.path)
+        match = resolve_route(request.method, request.path)
         if not match.route.public:
             require_api_key(request, settings)
         response = await match.route.handler(Context(request, platform), **match.params)
     except ApiError as error:
         response = error_response(error)
     except Exception:
-        # The client gets a plain envelope; the log gets the traceback (which
-        # never contains keys: they are not kept in local variables of handlers).
+        # The client gets a plain envelope, the log the traceback (which shows
+        # code and messages, never local variables, so no key can end up there).
         print(f"unhandled error on {request.method} {request.path}:\n{traceback.format_exc()}")
         response = error_response(internal_error())
     response.headers.update(cors_headers(request, settings))

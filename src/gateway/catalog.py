@@ -179,3 +179,66 @@ def retired_replacement(model_id: str) -> str | None:
         if model_id.startswith(prefix):
             return replacement
     return None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Which model answers a request, and how the requested name led to it."""
+
+    requested: str
+    model: Model
+    # "id", "alias", "retired" (redirected), "default" (none named), "passthrough"
+    # (an @cf/@hf id this catalog does not list yet: Workers AI decides).
+    via: str
+
+
+def resolve(
+    name, task: str, *, aliases: dict[str, str], redirect_retired: bool = True, also: tuple[str, ...] = ()
+) -> Resolved:
+    """The model for a request to an endpoint of `task` (or of the `also` tasks).
+
+    Raises ApiError: 400 for a name of the wrong type or a model of another task,
+    404 for an unknown or (with redirection off) retired model.
+    """
+    from .errors import ApiError, bad_request, not_found
+
+    tasks = (task, *also)
+    if name is None or name == "":
+        model_id, via = DEFAULT_MODEL[task], "default"
+        name = model_id
+    elif not isinstance(name, str):
+        raise bad_request("`model` must be a string.", param="model", code="invalid_model")
+    elif name in aliases:
+        model_id, via = aliases[name], "alias"
+    else:
+        model_id, via = name, "id"
+        if model_id not in BY_ID and not model_id.startswith("@"):
+            suffix_matches = [m.id for m in MODELS if m.id.endswith("/" + model_id)]
+            if len(suffix_matches) == 1:
+                model_id = suffix_matches[0]
+
+    replacement = retired_replacement(model_id)
+    if replacement is not None:
+        if not redirect_retired:
+            raise ApiError(
+                404,
+                f"The model '{model_id}' was retired by Workers AI; use '{replacement}' instead "
+                "(or turn REDIRECT_RETIRED_MODELS on).",
+                code="model_retired", param="model",
+            )
+        model_id, via = replacement, "retired"
+
+    model = BY_ID.get(model_id)
+    if model is None:
+        if model_id.startswith(("@cf/", "@hf/")):
+            return Resolved(name, Model(model_id, task), "passthrough")
+        raise not_found(
+            f"The model '{name}' does not exist. GET /v1/models lists the models this gateway serves.",
+            code="model_not_found", param="model",
+        )
+    if model.task not in tasks:
+        raise bad_request(
+            f"'{model.id}' is a {model.task} model; it cannot serve this endpoint ({task}).",
+            param="model", code="model_task_mismatch",
+        )
+    return Resolved(name, model, via)

@@ -6,8 +6,11 @@ plain parsing so it can be unit-tested without a runtime.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Callable
+
+from .catalog import DEFAULT_ALIASES
 
 
 def _split_list(value: str | None) -> tuple[str, ...]:
@@ -22,12 +25,40 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def parse_aliases(value: str | None) -> dict[str, str]:
+    """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
+
+    Mapping a name to an empty string removes a default alias.
+    """
+    aliases = dict(DEFAULT_ALIASES)
+    if not value or not value.strip():
+        return aliases
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            extra = json.loads(text)
+        except ValueError:
+            extra = {}
+        pairs = [(k, v) for k, v in extra.items() if isinstance(k, str) and isinstance(v, str)] if isinstance(extra, dict) else []
+    else:
+        pairs = [tuple(part.split("=", 1)) for part in _split_list(text) if "=" in part]
+    for name, target in pairs:
+        name, target = name.strip(), target.strip()
+        if target:
+            aliases[name] = target
+        else:
+            aliases.pop(name, None)
+    return aliases
+
+
 @dataclass(frozen=True)
 class Settings:
     api_keys: tuple[str, ...] = ()
     cors_allow_origins: tuple[str, ...] = ("*",)
     # Names of the bindings that are actually present, for /health.
     bindings: tuple[str, ...] = ()
+    model_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES), hash=False)
+    redirect_retired_models: bool = True
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -35,4 +66,6 @@ class Settings:
             api_keys=_split_list(lookup("API_KEYS")),
             cors_allow_origins=_split_list(lookup("CORS_ALLOW_ORIGINS")) or ("*",),
             bindings=bindings,
+            model_aliases=parse_aliases(lookup("MODEL_ALIASES")),
+            redirect_retired_models=_flag(lookup("REDIRECT_RETIRED_MODELS"), True),
         )

@@ -6,6 +6,8 @@ into `{"error": {"message", "type", "param", "code"}}` with the right status.
 
 from __future__ import annotations
 
+import re
+
 
 class ApiError(Exception):
     def __init__(
@@ -61,3 +63,71 @@ def unauthorized(message: str, *, code: str = "invalid_api_key") -> ApiError:
 def internal_error() -> ApiError:
     # Deliberately vague: the details go to the log, never to the client.
     return ApiError(500, "The gateway failed to handle this request.", type="server_error", code="internal_error")
+
+
+class UpstreamError(Exception):
+    """Workers AI failed: `code` is its numeric error code when the message carried one."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# Workers AI error codes → (HTTP status, OpenAI error type, our code).
+_UPSTREAM_CODES: dict[int, tuple[int, str, str]] = {
+    3003: (400, "invalid_request_error", "invalid_input"),
+    3006: (413, "invalid_request_error", "request_too_large"),
+    3007: (504, "server_error", "upstream_timeout"),
+    3010: (400, "invalid_request_error", "invalid_input"),
+    3016: (429, "rate_limit_error", "rate_limit_exceeded"),
+    3036: (429, "insufficient_quota", "daily_allocation_exhausted"),
+    3039: (404, "invalid_request_error", "model_not_found"),
+    3040: (429, "rate_limit_error", "capacity_exceeded"),
+    5004: (400, "invalid_request_error", "invalid_input"),
+    5005: (400, "invalid_request_error", "invalid_input"),
+    5006: (400, "invalid_request_error", "invalid_input"),
+    5007: (404, "invalid_request_error", "model_not_found"),
+}
+
+_NOISE = re.compile(r"^(?:\s*(?:AiError|InferenceUpstreamError|Error)\s*:\s*)+|\s*\(\s*[0-9a-f-]{36}\s*\)\s*$", re.I)
+_CODE_PREFIX = re.compile(r"^\s*\d{4}\s*:\s*")
+
+
+def _upstream_text(message: str) -> str:
+    text = _NOISE.sub("", message)
+    text = _CODE_PREFIX.sub("", text)
+    return _NOISE.sub("", text).strip() or "no detail"
+
+
+def seconds_until_utc_midnight(now: float) -> int:
+    return 86400 - int(now) % 86400
+
+
+def from_upstream(error: UpstreamError, model: str, now: float) -> ApiError:
+    """The client's view of a Workers AI failure.
+
+    4xx answers carry Workers AI's own explanation (it tells the client what to
+    fix); 5xx answers stay generic so no upstream detail leaks.
+    """
+    status, type_, code = _UPSTREAM_CODES.get(error.code or 0, (502, "server_error", "upstream_error"))
+    if code == "capacity_exceeded":
+        return ApiError(
+            status,
+            f"Workers AI is out of capacity for {model} right now (error 3040). Retry shortly or pick another model.",
+            type=type_, code=code, headers={"Retry-After": "5"},
+        )
+    if code == "daily_allocation_exhausted":
+        return ApiError(
+            status,
+            "The Workers AI daily free allocation of this account is used up (error 3036); "
+            "it resets at 00:00 UTC, or upgrade to Workers Paid.",
+            type=type_, code=code, headers={"Retry-After": str(seconds_until_utc_midnight(now))},
+        )
+    if code == "model_not_found":
+        return ApiError(status, f"Workers AI does not know the model '{model}'.", type=type_, code=code, param="model")
+    if status < 500:
+        return ApiError(status, f"Workers AI refused the input for {model}: {_upstream_text(error.message)}", type=type_, code=code)
+    if code == "upstream_timeout":
+        return ApiError(status, f"Workers AI timed out running {model}.", type=type_, code=code)
+    return ApiError(status, f"Workers AI failed to run {model}; try again.", type=type_, code=code)

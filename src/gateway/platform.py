@@ -29,17 +29,8 @@ class AiBinding(Protocol):
     async def run(self, model: str, inputs: dict, options: dict | None = None) -> Any:
         """A JSON-like result (dict), or a `RuntimeStream` for streamed and binary outputs.
 
-        Raises `UpstreamError` when Workers AI refuses or fails.
+        Raises `errors.UpstreamError` when Workers AI refuses or fails.
         """
-
-
-class UpstreamError(Exception):
-    """Workers AI failed: `code` is its numeric error code when the message carried one."""
-
-    def __init__(self, message: str, code: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 @dataclass

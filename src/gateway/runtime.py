@@ -18,7 +18,8 @@ from pyodide.ffi import JsException, JsProxy, to_js
 from .app import handle
 from .config import Settings
 from .http import Headers, PassthroughResponse, Request, Response, StreamResponse
-from .platform import Platform, UpstreamError
+from .errors import UpstreamError
+from .platform import Platform
 
 _BINDING_NAMES = ("AI", "IMAGES")
 _AI_ERROR_CODE = re.compile(r"\b(\d{4})\b")

@@ -24,12 +24,27 @@ def model_object(model: Model) -> dict:
     }
 
 
+def alias_object(name: str, model: Model) -> dict:
+    # `root` names the model that really answers for this alias.
+    return {**model_object(model), "id": name, "root": model.id}
+
+
+def _aliases(ctx: Context):
+    for name, target in ctx.settings.model_aliases.items():
+        model = BY_ID.get(target)
+        if model is not None:
+            yield name, model
+
+
 async def list_models(ctx: Context):
-    return json_response({"object": "list", "data": [model_object(m) for m in MODELS]})
+    data = [model_object(m) for m in MODELS] + [alias_object(name, m) for name, m in _aliases(ctx)]
+    return json_response({"object": "list", "data": data})
 
 
 async def retrieve_model(ctx: Context, model: str):
-    found = BY_ID.get(model)
-    if found is None:
-        raise not_found(f"The model '{model}' does not exist.", code="model_not_found", param="model")
-    return json_response(model_object(found))
+    if model in BY_ID:
+        return json_response(model_object(BY_ID[model]))
+    for name, target in _aliases(ctx):
+        if name == model:
+            return json_response(alias_object(name, target))
+    raise not_found(f"The model '{model}' does not exist.", code="model_not_found", param="model")

@@ -1,0 +1,420 @@
+"""OpenAI chat completions ⇄ Workers AI text generation.
+
+Workers AI answers in two shapes: older models `{response, usage, tool_calls}`
+(streamed as `data: {"response": ...}`), newer ones OpenAI's `choices`. Both are
+turned into `chat.completion` objects and `chat.completion.chunk` streams.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterable, AsyncIterator
+
+from .catalog import Model
+from .errors import UpstreamError, bad_request
+from .sse import DONE, encode_event, sse_payloads
+
+ROLES = {"system", "developer", "user", "assistant", "tool"}
+# One SSE event must stay well inside OneAPI's 64 KiB line limit.
+MAX_DELTA_CHARS = 16_384
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough count (about four characters a token) for when the model reports none."""
+    return max(1, math.ceil(len(text) / 4)) if text else 0
+
+
+def new_completion_id() -> str:
+    return "chatcmpl-" + secrets.token_hex(12)
+
+
+def _number(body: dict, name: str, low: float, high: float, *, integer: bool = False):
+    value = body.get(name)
+    if value is None:
+        return None
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not (low <= value <= high):
+        what = "an integer" if integer else "a number"
+        raise bad_request(f"`{name}` must be {what} from {low:g} to {high:g}.", param=name)
+    return value
+
+
+def _text_of(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+    return ""
+
+
+def _message(raw, index: int, model: Model) -> dict:
+    where = f"messages[{index}]"
+    if not isinstance(raw, dict):
+        raise bad_request(f"`{where}` must be an object.", param=where)
+    role = raw.get("role")
+    if role not in ROLES:
+        raise bad_request(f"`{where}.role` must be one of {', '.join(sorted(ROLES))}.", param=f"{where}.role")
+    content = raw.get("content")
+    if content is None:
+        if not (role == "assistant" and raw.get("tool_calls")):
+            content = ""
+    elif isinstance(content, list):
+        content = _parts(content, where, model)
+    elif not isinstance(content, str):
+        raise bad_request(f"`{where}.content` must be a string or an array of parts.", param=f"{where}.content")
+    # Workers AI models know no "developer" role; it is OpenAI's new name for system.
+    message: dict[str, Any] = {"role": "system" if role == "developer" else role, "content": content}
+    for key in ("name", "tool_call_id", "tool_calls"):
+        if raw.get(key) is not None:
+            message[key] = raw[key]
+    return message
+
+
+def _parts(parts: list, where: str, model: Model):
+    has_image = False
+    for i, part in enumerate(parts):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            continue
+        if kind == "image_url":
+            url = part.get("image_url")
+            url = url.get("url") if isinstance(url, dict) else url
+            if not isinstance(url, str) or not url:
+                raise bad_request(f"`{where}.content[{i}].image_url.url` must be a URL.", param=f"{where}.content")
+            has_image = True
+            continue
+        raise bad_request(
+            f"`{where}.content[{i}]` must be a text or image_url part.", param=f"{where}.content"
+        )
+    if not has_image:
+        # Text-only parts become one string: every Workers AI chat model takes that.
+        return _text_of(parts)
+    if "vision" not in model.capabilities:
+        raise bad_request(
+            f"'{model.id}' does not accept images; use a vision model such as @cf/meta/llama-4-scout-17b-16e-instruct.",
+            param=f"{where}.content", code="model_not_multimodal",
+        )
+    return parts
+
+
+@dataclass
+class ChatRequest:
+    model: Model
+    inputs: dict
+    stream: bool = False
+    include_usage: bool = False
+    stop: list[str] = field(default_factory=list)
+    max_tokens: int | None = None
+
+    @classmethod
+    def parse(cls, body: dict, model: Model) -> "ChatRequest":
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise bad_request("`messages` must be a non-empty array.", param="messages")
+        inputs: dict[str, Any] = {"messages": [_message(m, i, model) for i, m in enumerate(messages)]}
+
+        max_tokens = _number(body, "max_completion_tokens", 1, 1_000_000, integer=True)
+        if max_tokens is None:
+            max_tokens = _number(body, "max_tokens", 1, 1_000_000, integer=True)
+        if max_tokens is not None:
+            inputs["max_tokens"] = max_tokens
+        for name, low, high, integer in (
+            ("temperature", 0, 5, False),
+            ("top_p", 0, 2, False),
+            ("top_k", 1, 50, True),
+            ("seed", 0, 9_999_999_999, True),
+            ("frequency_penalty", -2, 2, False),
+            ("presence_penalty", -2, 2, False),
+            ("repetition_penalty", 0, 2, False),
+        ):
+            value = _number(body, name, low, high, integer=integer)
+            if value is not None:
+                inputs[name] = value
+
+        n = body.get("n")
+        if n not in (None, 1):
+            raise bad_request("Only `n: 1` is supported: Workers AI returns one choice.", param="n")
+
+        stop = body.get("stop")
+        if stop is None:
+            stops = []
+        elif isinstance(stop, str):
+            stops = [stop]
+        elif isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop):
+            stops = list(stop)
+        else:
+            raise bad_request("`stop` must be a string or an array of up to 4 strings.", param="stop")
+
+        response_format = body.get("response_format")
+        if response_format is not None:
+            if not isinstance(response_format, dict) or response_format.get("type") not in ("text", "json_object", "json_schema"):
+                raise bad_request("`response_format.type` must be text, json_object or json_schema.", param="response_format")
+            if response_format["type"] != "text":
+                inputs["response_format"] = response_format
+
+        tools = body.get("tools")
+        if tools is not None:
+            if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
+                raise bad_request("`tools` must be an array of tool objects.", param="tools")
+            if tools:
+                inputs["tools"] = tools
+                if body.get("tool_choice") is not None:
+                    inputs["tool_choice"] = body["tool_choice"]
+
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise bad_request("`stream` must be true or false.", param="stream")
+        if stream:
+            inputs["stream"] = True
+        options = body.get("stream_options")
+        include_usage = bool(stream and isinstance(options, dict) and options.get("include_usage"))
+        return cls(model, inputs, stream, include_usage, [s for s in stops if s], max_tokens)
+
+    def prompt_text(self) -> str:
+        return "\n".join(_text_of(m.get("content")) for m in self.inputs["messages"])
+
+
+def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
+    positions = [text.find(s) for s in stops if s in text]
+    if not positions:
+        return text, False
+    return text[: min(positions)], True
+
+
+class StopFilter:
+    """Applies stop sequences to streamed text, holding back only what could start one."""
+
+    def __init__(self, stops: list[str]):
+        self.stops = stops
+        self.held = ""
+        self.stopped = False
+        self._keep = max((len(s) for s in stops), default=1) - 1
+
+    def feed(self, text: str) -> str:
+        if self.stopped:
+            return ""
+        if not self.stops:
+            return text
+        self.held += text
+        cut, self.stopped = cut_at_stop(self.held, self.stops)
+        if self.stopped:
+            self.held = ""
+            return cut
+        ready = len(self.held) - self._keep
+        if ready <= 0:
+            return ""
+        out, self.held = self.held[:ready], self.held[ready:]
+        return out
+
+    def flush(self) -> str:
+        out, self.held = self.held, ""
+        return "" if self.stopped else out
+
+
+def _tool_calls_openai(raw_calls) -> list[dict]:
+    """Tool calls in OpenAI's shape, from either Workers AI shape."""
+    calls = []
+    for i, call in enumerate(raw_calls or []):
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function") if isinstance(call.get("function"), dict) else call
+        arguments = function.get("arguments", {})
+        calls.append(
+            {
+                "id": call.get("id") or f"call_{secrets.token_hex(8)}",
+                "type": "function",
+                "function": {
+                    "name": function.get("name", ""),
+                    "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False),
+                },
+            }
+        )
+    return calls
+
+
+def _usage(raw, prompt: str, completion: str) -> tuple[dict, bool]:
+    """The model's token counts when it gave them; otherwise an estimate, marked as one."""
+    if isinstance(raw, dict) and isinstance(raw.get("prompt_tokens"), int) and isinstance(raw.get("completion_tokens"), int):
+        usage = {
+            "prompt_tokens": raw["prompt_tokens"],
+            "completion_tokens": raw["completion_tokens"],
+            "total_tokens": raw.get("total_tokens") or raw["prompt_tokens"] + raw["completion_tokens"],
+        }
+        return usage, False
+    prompt_tokens, completion_tokens = estimate_tokens(prompt), estimate_tokens(completion)
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "estimated": True,
+    }
+    return usage, True
+
+
+def _finish_reason(request: ChatRequest, reported, tool_calls, usage: dict, stopped: bool) -> str:
+    if tool_calls:
+        return "tool_calls"
+    if stopped:
+        return "stop"
+    if reported in ("stop", "length", "tool_calls", "content_filter"):
+        return reported
+    if request.max_tokens and usage.get("completion_tokens", 0) >= request.max_tokens:
+        return "length"
+    return "stop"
+
+
+def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
+    """A `chat.completion` object from a non-streamed Workers AI result (either shape)."""
+    if not isinstance(result, dict):
+        raise UpstreamError(f"unexpected result type {type(result).__name__}")
+    reported = None
+    reasoning = None
+    if isinstance(result.get("choices"), list) and result["choices"]:
+        choice = result["choices"][0]
+        message = choice.get("message") or {}
+        content = message.get("content")
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        raw_calls = message.get("tool_calls")
+        reported = choice.get("finish_reason")
+    elif "response" in result or "tool_calls" in result:
+        content = result.get("response")
+        raw_calls = result.get("tool_calls")
+    else:
+        raise UpstreamError("result has neither `choices` nor `response`")
+    if content is not None and not isinstance(content, str):
+        # JSON mode: some models hand back the parsed object.
+        content = json.dumps(content, ensure_ascii=False)
+    tool_calls = _tool_calls_openai(raw_calls)
+    content, stopped = cut_at_stop(content or "", request.stop)
+    usage, _ = _usage(result.get("usage"), request.prompt_text(), content)
+    message_out: dict[str, Any] = {"role": "assistant", "content": None if tool_calls and not content else content}
+    if reasoning:
+        message_out["reasoning_content"] = reasoning
+    if tool_calls:
+        message_out["tool_calls"] = tool_calls
+    return {
+        "id": new_completion_id(),
+        "object": "chat.completion",
+        "created": created,
+        "model": request.model.id,
+        "choices": [
+            {
+                "index": 0,
+                "message": message_out,
+                "logprobs": None,
+                "finish_reason": _finish_reason(request, reported, tool_calls, usage, stopped),
+            }
+        ],
+        "usage": usage,
+    }
+
+
+def _split(text: str) -> list[str]:
+    return [text[i : i + MAX_DELTA_CHARS] for i in range(0, len(text), MAX_DELTA_CHARS)] or [""]
+
+
+async def completion_chunks(source: AsyncIterable[bytes], request: ChatRequest, *, created: int) -> AsyncIterator[str]:
+    """Re-frames a Workers AI SSE stream as OpenAI `chat.completion.chunk` events, one out per one in.
+
+    A failure midway ends the stream with an `error` event and no `[DONE]`, so
+    clients can tell a cut answer from a complete one.
+    """
+    completion_id = new_completion_id()
+    model_id = request.model.id
+
+    def chunk(delta: dict, finish_reason=None) -> str:
+        return encode_event(
+            {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model_id,
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+            }
+        )
+
+    yield chunk({"role": "assistant", "content": ""})
+    stop_filter = StopFilter(request.stop)
+    produced: list[str] = []
+    usage_raw = None
+    reported = None
+    tool_calls: list[dict] = []
+    finished = False
+    try:
+        async for payload in sse_payloads(source):
+            if payload.strip() == DONE:
+                finished = True
+                break
+            try:
+                event = json.loads(payload)
+            except ValueError:
+                continue
+            if not isinstance(event, dict):
+                continue
+            if "error" in event or "errors" in event:
+                detail = event.get("error") or event.get("errors")
+                raise UpstreamError(f"error event in stream: {detail}")
+            usage_raw = event.get("usage") or usage_raw
+            if isinstance(event.get("choices"), list):
+                for choice in event["choices"]:
+                    # A model that ignored `stream` sends one whole `message`.
+                    delta = choice.get("delta") or choice.get("message") or {}
+                    reported = choice.get("finish_reason") or reported
+                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                    if reasoning:
+                        yield chunk({"reasoning_content": reasoning})
+                    text, calls = delta.get("content"), delta.get("tool_calls")
+                    if calls:
+                        for call in calls:
+                            index = call.get("index", len(tool_calls))
+                            out = {k: v for k, v in call.items() if k in ("id", "type", "function")}
+                            tool_calls.append(out)
+                            yield chunk({"tool_calls": [{"index": index, **out}]})
+                    if text:
+                        for piece in _split(stop_filter.feed(text)):
+                            if piece:
+                                produced.append(piece)
+                                yield chunk({"content": piece})
+            else:
+                calls = _tool_calls_openai(event.get("tool_calls"))
+                for call in calls:
+                    yield chunk({"tool_calls": [{"index": len(tool_calls), **call}]})
+                    tool_calls.append(call)
+                text = event.get("response")
+                if isinstance(text, str) and text:
+                    for piece in _split(stop_filter.feed(text)):
+                        if piece:
+                            produced.append(piece)
+                            yield chunk({"content": piece})
+            if stop_filter.stopped:
+                finished = True
+                break
+        if not finished:
+            # Workers AI ends every complete stream with [DONE]; without it the answer was cut.
+            raise UpstreamError("the stream ended without [DONE]")
+        tail = stop_filter.flush()
+        if tail:
+            produced.append(tail)
+            yield chunk({"content": tail})
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the client must learn the stream is cut
+        print(f"chat stream from {model_id} broke: {type(exc).__name__}: {exc}")
+        yield encode_event(
+            {"error": {"message": f"The stream from {model_id} broke off before it finished.", "type": "server_error", "param": None, "code": "stream_interrupted"}}
+        )
+        return
+    usage, _ = _usage(usage_raw, request.prompt_text(), "".join(produced))
+    yield chunk({}, _finish_reason(request, reported, tool_calls, usage, stop_filter.stopped))
+    if request.include_usage:
+        yield encode_event(
+            {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model_id, "choices": [], "usage": usage}
+        )
+    yield encode_event(DONE)
+
+
+async def chunks_from_completion(result: dict) -> AsyncIterator[bytes]:
+    """A Workers AI SSE stream equivalent to a non-streamed result, for models that ignore `stream`."""
+    yield ("data: " + json.dumps(result) + "\n\ndata: [DONE]\n\n").encode()
+

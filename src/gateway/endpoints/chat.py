@@ -1,0 +1,40 @@
+"""POST /v1/chat/completions."""
+
+from __future__ import annotations
+
+import time
+
+from ..catalog import CHAT, resolve
+from ..chat import ChatRequest, chunks_from_completion, completion, completion_chunks
+from ..errors import UpstreamError, from_upstream
+from ..http import StreamResponse, json_response
+from ..platform import Context
+from ..sse import SSE_HEADERS
+from .common import model_headers, run_model
+
+
+async def chat_completions(ctx: Context):
+    body = await ctx.request.json_object()
+    settings = ctx.settings
+    resolved = resolve(
+        body.get("model"), CHAT, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models
+    )
+    request = ChatRequest.parse(body, resolved.model)
+    result = await run_model(ctx, resolved.model.id, request.inputs)
+    created = int(time.time())
+    headers = model_headers(resolved)
+
+    if request.stream:
+        source = chunks_from_completion(result) if isinstance(result, dict) else result
+        return StreamResponse(completion_chunks(source, request, created=created), headers={**SSE_HEADERS, **headers})
+
+    try:
+        if not isinstance(result, dict):
+            raise UpstreamError("the model streamed although `stream` was false")
+        body_out = completion(result, request, created=created)
+    except UpstreamError as error:
+        print(f"unexpected result from {resolved.model.id}: {error}")
+        raise from_upstream(error, resolved.model.id, time.time()) from None
+    if body_out["usage"].get("estimated"):
+        headers["X-Usage-Estimated"] = "true"
+    return json_response(body_out, headers=headers)

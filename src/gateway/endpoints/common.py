@@ -1,0 +1,34 @@
+"""What the AI-backed endpoints share: the model headers and running a model."""
+
+from __future__ import annotations
+
+import time
+
+from ..catalog import Resolved
+from ..errors import ApiError, UpstreamError, from_upstream
+from ..platform import Context
+
+
+def model_headers(resolved: Resolved) -> dict[str, str]:
+    """Says which model really answered, and what the client asked for."""
+    headers = {"X-Model": resolved.model.id}
+    if resolved.requested != resolved.model.id:
+        headers["X-Requested-Model"] = resolved.requested
+        headers["X-Model-Resolution"] = resolved.via
+    return headers
+
+
+async def run_model(ctx: Context, model_id: str, inputs: dict):
+    ai = ctx.platform.ai
+    if ai is None:
+        raise ApiError(
+            503,
+            "This worker has no Workers AI binding: add `[ai] binding = \"AI\"` to wrangler.toml.",
+            type="server_error",
+            code="ai_binding_missing",
+        )
+    try:
+        return await ai.run(model_id, inputs)
+    except UpstreamError as error:
+        print(f"Workers AI error from {model_id}: code={error.code}")
+        raise from_upstream(error, model_id, time.time()) from None

@@ -1,0 +1,65 @@
+"""Embeddings end to end with the openai client."""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+import openai
+import pytest
+
+
+def test_single_input(client):
+    result = client.embeddings.create(model="@cf/baai/bge-base-en-v1.5", input="hello world")
+    assert result.model == "@cf/baai/bge-base-en-v1.5"
+    assert len(result.data) == 1 and result.data[0].index == 0
+    assert len(result.data[0].embedding) == 768
+    assert result.usage.prompt_tokens > 0
+
+
+def test_batch_keeps_order_and_is_deterministic(client):
+    first = client.embeddings.create(model="@cf/baai/bge-small-en-v1.5", input=["one", "two", "three"])
+    again = client.embeddings.create(model="@cf/baai/bge-small-en-v1.5", input=["three"])
+    assert [d.index for d in first.data] == [0, 1, 2]
+    assert all(len(d.embedding) == 384 for d in first.data)
+    assert first.data[2].embedding == again.data[0].embedding
+    assert first.data[0].embedding != first.data[1].embedding
+
+
+def test_base64_encoding_matches_float(client, http, auth_headers):
+    floats = http.post("/v1/embeddings", headers=auth_headers, json={"model": "@cf/baai/bge-m3", "input": "same text"}).json()
+    encoded = http.post(
+        "/v1/embeddings", headers=auth_headers, json={"model": "@cf/baai/bge-m3", "input": "same text", "encoding_format": "base64"}
+    ).json()
+    raw = base64.b64decode(encoded["data"][0]["embedding"])
+    decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
+    assert decoded == pytest.approx(floats["data"][0]["embedding"], rel=1e-6)
+    # The openai SDK asks for base64 by default and decodes it itself.
+    sdk = client.embeddings.create(model="@cf/baai/bge-m3", input="same text")
+    assert sdk.data[0].embedding == pytest.approx(floats["data"][0]["embedding"], rel=1e-6)
+
+
+def test_openai_alias_maps_to_bge(client):
+    result = client.embeddings.create(model="text-embedding-3-small", input="alias")
+    assert result.model == "@cf/baai/bge-base-en-v1.5"
+
+
+def test_dimensions_are_refused_where_the_model_cannot(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.embeddings.create(model="@cf/baai/bge-base-en-v1.5", input="x", dimensions=256)
+    assert caught.value.body["param"] == "dimensions"
+    ok = client.embeddings.create(model="@cf/baai/bge-base-en-v1.5", input="x", dimensions=768)
+    assert len(ok.data[0].embedding) == 768
+
+
+@pytest.mark.parametrize("body", [{"input": []}, {"input": 5}, {"input": [[1, 2, 3]]}, {"input": ["ok", ""]}, {}])
+def test_bad_inputs_are_400(http, auth_headers, body):
+    response = http.post("/v1/embeddings", headers=auth_headers, json={"model": "@cf/baai/bge-m3", **body})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "input"
+
+
+def test_chat_model_on_embeddings_is_refused(http, auth_headers):
+    response = http.post("/v1/embeddings", headers=auth_headers, json={"model": "@cf/meta/llama-3.1-8b-instruct-fast", "input": "x"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "model_task_mismatch"
