@@ -227,8 +227,14 @@ function translateOne(inputs) {
   return { translated_text: text };
 }
 
-function translation(model, inputs) {
-  if (Array.isArray(inputs.requests)) return inputs.requests.map(translateOne);
+// m2m100 takes a batch only through the asynchronous Batch API: it queues the
+// requests and answers with an id to poll, never with the translations.
+function translation(model, inputs, options) {
+  if (Array.isArray(inputs.requests)) {
+    if (!options?.queueRequest) throw invalid("a batch of `requests` needs the queueRequest option");
+    inputs.requests.forEach(translateOne);
+    return { status: "queued", request_id: crypto.randomUUID(), model };
+  }
   return translateOne(inputs);
 }
 
@@ -344,13 +350,13 @@ function textToSpeech(model, inputs) {
 
 // --- dispatch ------------------------------------------------------------------------------------------
 
-function emulate(model, inputs) {
+function emulate(model, inputs, options) {
   const task = taskOf(model);
   if (!inputs || typeof inputs !== "object") throw invalid("inputs must be an object");
   switch (task) {
     case "text-generation": return textGeneration(model, inputs);
     case "embeddings": return embeddings(model, inputs);
-    case "translation": return translation(model, inputs);
+    case "translation": return translation(model, inputs, options);
     case "text-to-image":
     case "image-to-image": return image(model, inputs, task);
     case "speech-to-text": return speechToText(model, inputs);
@@ -382,7 +388,7 @@ export default function (env) {
     async run(model, inputs, options) {
       const args = plain(inputs);
       if (env.UPSTREAM) return forward(env.UPSTREAM, model, args, plain(options));
-      return emulate(model, args);
+      return emulate(model, args, plain(options));
     },
   };
 }

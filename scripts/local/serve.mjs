@@ -52,6 +52,9 @@ function pythonModules(srcDir) {
   return modules;
 }
 
+// Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
+const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD"];
+
 export function localConfig(env = process.env) {
   const wrangler = parseToml(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
   const main = path.join(ROOT, wrangler.main);
@@ -64,12 +67,11 @@ export function localConfig(env = process.env) {
 
   const secrets = readDotenv(path.join(ROOT, ".dev.vars"));
   const bindings = { ...(wrangler.vars ?? {}), ...secrets };
-  if (env.API_KEYS !== undefined) bindings.API_KEYS = env.API_KEYS;
-  if (bindings.API_KEYS === undefined) bindings.API_KEYS = DEV_API_KEY;
   for (const [name, value] of Object.entries(env)) {
-    // Any var from wrangler.toml can be overridden from the environment.
-    if (name in (wrangler.vars ?? {})) bindings[name] = value;
+    // Any var from wrangler.toml, and any secret, can be overridden from the environment.
+    if (name in (wrangler.vars ?? {}) || SECRET_NAMES.includes(name)) bindings[name] = value;
   }
+  if (bindings.API_KEYS === undefined) bindings.API_KEYS = DEV_API_KEY;
 
   const state = path.resolve(ROOT, env.LOCAL_STATE_DIR || ".wrangler/local");
   const aiBinding = wrangler.ai?.binding ?? "AI";

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import traceback
 
-from .auth import require_api_key
+from . import envelopes
+from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
-from .endpoints import chat, embeddings, health, models
+from .endpoints import chat, embeddings, health, models, translate
 from .errors import ApiError, internal_error
-from .http import AnyResponse, Request, Response, error_response
+from .http import AnyResponse, Request, Response
 from .platform import Context, Platform
 from .routing import Route, Router
 
@@ -19,8 +20,19 @@ ROUTER = Router(
         Route(("GET",), "/v1/models/{model:path}", models.retrieve_model),
         Route(("POST",), "/v1/chat/completions", chat.chat_completions),
         Route(("POST",), "/v1/embeddings", embeddings.create_embeddings),
+        Route(("POST",), "/translate", translate.deeplx, auth=require_translate_secret, errors=envelopes.deeplx),
+        Route(("POST",), "/v2/translate", translate.deepl_v2, auth=require_translate_secret, errors=envelopes.deepl),
+        Route(("POST",), "/ai/run/{model:path}", translate.ai_run, errors=envelopes.cloudflare),
     ]
 )
+
+
+def render_error(path: str, error: ApiError) -> Response:
+    """In the envelope of the API family the path belongs to (also for 405s), else OpenAI's."""
+    for route in ROUTER.routes_for(path):
+        if route.errors is not None:
+            return route.errors(error)
+    return envelopes.openai(error)
 
 
 def resolve_route(method: str, path: str):
@@ -44,16 +56,17 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         return preflight(request, settings)
     try:
         match = resolve_route(request.method, request.path)
-        if not match.route.public:
-            require_api_key(request, settings)
-        response = await match.route.handler(Context(request, platform), **match.params)
+        route = match.route
+        if not route.public:
+            (route.auth or require_api_key)(request, settings)
+        response = await route.handler(Context(request, platform), **match.params)
     except ApiError as error:
-        response = error_response(error)
+        response = render_error(request.path, error)
     except Exception:
         # The client gets a plain envelope, the log the traceback (which shows
         # code and messages, never local variables, so no key can end up there).
         print(f"unhandled error on {request.method} {request.path}:\n{traceback.format_exc()}")
-        response = error_response(internal_error())
+        response = render_error(request.path, internal_error())
     response.headers.update(cors_headers(request, settings))
     if request.method == "HEAD" and isinstance(response, Response):
         response.body = b""

@@ -9,14 +9,30 @@ from .errors import unauthorized
 from .http import Request
 
 
-def presented_key(request: Request) -> str | None:
-    """The key a client sent: `Authorization: Bearer <key>`, or `?key=` for clients that cannot set headers."""
+def _authorization(request: Request, schemes: tuple[str, ...]) -> str | None:
     header = request.headers.get("authorization")
     if header:
         scheme, _, value = header.strip().partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
+        if scheme.lower() in schemes and value.strip():
             return value.strip()
-    return request.query_value("key") or None
+    return None
+
+
+def presented_key(request: Request) -> str | None:
+    """The key a client sent: `Authorization: Bearer <key>`, or `?key=` for clients that cannot set headers."""
+    return _authorization(request, ("bearer",)) or request.query_value("key") or None
+
+
+def presented_translate_secret(request: Request) -> str | None:
+    """The secret a translation client sent. Immersive Translate cannot set headers,
+    so the DeepLX address carries it in the query (`?password=`, as the original guide did, or `?token=`)."""
+    return (
+        _authorization(request, ("bearer", "deepl-auth-key"))
+        or request.query_value("password")
+        or request.query_value("token")
+        or request.query_value("key")
+        or None
+    )
 
 
 def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
@@ -44,3 +60,22 @@ def require_api_key(request: Request, settings: Settings) -> None:
         )
     if not key_matches(key, settings.api_keys):
         raise unauthorized("Incorrect API key provided.")
+
+
+def require_translate_secret(request: Request, settings: Settings) -> None:
+    """/translate and /v2/translate: the translate secret when one is set, otherwise any API key."""
+    secrets = (settings.translate_password,) if settings.translate_password else settings.api_keys
+    if not secrets:
+        raise unauthorized(
+            "This gateway has no translate secret or API key configured, so it refuses every request. "
+            "Set one with `wrangler secret put TRANSLATE_PASSWORD` (or API_KEYS).",
+            code="api_keys_not_configured",
+        )
+    secret = presented_translate_secret(request)
+    if secret is None:
+        raise unauthorized(
+            "Missing secret: add `?password=<secret>` to the address, or send `Authorization: Bearer <secret>`.",
+            code="missing_api_key",
+        )
+    if not key_matches(secret, secrets):
+        raise unauthorized("Incorrect translate secret provided.")

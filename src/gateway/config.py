@@ -59,6 +59,8 @@ class Settings:
     bindings: tuple[str, ...] = ()
     model_aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES), hash=False)
     redirect_retired_models: bool = True
+    # The secret for /translate and /v2/translate; when unset, any API key works there.
+    translate_password: str | None = None
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -68,4 +70,5 @@ class Settings:
             bindings=bindings,
             model_aliases=parse_aliases(lookup("MODEL_ALIASES")),
             redirect_retired_models=_flag(lookup("REDIRECT_RETIRED_MODELS"), True),
+            translate_password=(lookup("TRANSLATE_PASSWORD") or "").strip() or None,
         )

@@ -29,8 +29,13 @@ class Route:
     methods: tuple[str, ...]
     pattern: str
     handler: Handler
-    # Public routes are served without an API key (health, stored files).
+    # Public routes are served without any credential (health, stored files).
     public: bool = False
+    # The credential check, `(request, settings) -> None` raising 401; None means
+    # the API key, so a route is never open by omission.
+    auth: Callable[..., None] | None = None
+    # How its errors are rendered, `(ApiError) -> Response`; None means OpenAI's envelope.
+    errors: Callable[..., Any] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "_regex", _compile(self.pattern))
@@ -49,6 +54,9 @@ class Match:
 class Router:
     def __init__(self, routes: list[Route]):
         self.routes = routes
+
+    def routes_for(self, path: str) -> list[Route]:
+        return [route for route in self.routes if route.match(path) is not None]
 
     def resolve(self, method: str, path: str) -> Match:
         """The route for this method and path; 404 when no pattern fits, 405 (with Allow) when only the method is wrong."""

@@ -93,6 +93,10 @@ def test_fails_closed_without_configured_keys():
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "api_keys_not_configured"
         assert "wrangler secret put API_KEYS" in response.json()["error"]["message"]
+        # The DeepLX address is closed too, in DeepLX's envelope.
+        translate = httpx.post(f"{local.url}/translate?password=anything", json={"text": "hi", "target_lang": "DE"})
+        assert translate.status_code == 401
+        assert translate.json()["code"] == 401 and "TRANSLATE_PASSWORD" in translate.json()["message"]
     finally:
         assert local.stop() == 0, local.log()
 

@@ -1,0 +1,72 @@
+"""Language codes: DeepL-style codes (any case, with regional variants) ⇄ what m2m100 takes."""
+
+from __future__ import annotations
+
+from .errors import bad_request
+
+# The 33 languages DeepL (and so DeepLX and Immersive Translate) offer → m2m100 codes.
+DEEPL_TO_M2M100: dict[str, str] = {
+    "AR": "ar", "BG": "bg", "CS": "cs", "DA": "da", "DE": "de", "EL": "el", "EN": "en",
+    "ES": "es", "ET": "et", "FI": "fi", "FR": "fr", "HE": "he", "HU": "hu", "ID": "id",
+    "IT": "it", "JA": "ja", "KO": "ko", "LT": "lt", "LV": "lv", "NB": "no", "NL": "nl",
+    "PL": "pl", "PT": "pt", "RO": "ro", "RU": "ru", "SK": "sk", "SL": "sl", "SV": "sv",
+    "TH": "th", "TR": "tr", "UK": "uk", "VI": "vi", "ZH": "zh",
+}
+
+# Regional and script variants. m2m100 has one Chinese, one Portuguese and one English:
+# ZH-HANT is translated as Chinese (m2m100 mostly writes simplified characters).
+VARIANTS: dict[str, str] = {
+    "EN-US": "EN", "EN-GB": "EN", "PT-BR": "PT", "PT-PT": "PT",
+    "ZH-HANS": "ZH", "ZH-HANT": "ZH", "ZH-CN": "ZH", "ZH-TW": "ZH", "ZH-HK": "ZH", "ZH-SG": "ZH",
+    "NO": "NB", "NN": "NB", "IW": "HE", "IN": "ID", "ES-419": "ES",
+}
+
+# Every language m2m100 knows, by its own (ISO 639) code.
+M2M100_CODES = frozenset(
+    "af am ar ast az ba be bg bn br bs ca ceb cs cy da de el en es et fa ff fi fr fy ga gd gl gu "
+    "ha he hi hr ht hu hy id ig ilo is it ja jv ka kk km kn ko lb lg ln lo lt lv mg mk ml mn mr "
+    "ms my ne nl no ns oc or pa pl ps pt ro ru sd si sk sl so sq sr ss su sv sw ta th tl tn tr uk "
+    "ur uz vi wo xh yi yo zh zu".split()
+)
+# m2m100 on Workers AI also takes English language names ("english", "french"), as
+# Cloudflare's own examples (and so the original guide) send them.
+NAMES: dict[str, str] = {
+    "arabic": "ar", "bulgarian": "bg", "czech": "cs", "danish": "da", "german": "de", "greek": "el",
+    "english": "en", "spanish": "es", "estonian": "et", "finnish": "fi", "french": "fr", "hebrew": "he",
+    "hungarian": "hu", "indonesian": "id", "italian": "it", "japanese": "ja", "korean": "ko",
+    "lithuanian": "lt", "latvian": "lv", "norwegian": "no", "dutch": "nl", "polish": "pl",
+    "portuguese": "pt", "romanian": "ro", "russian": "ru", "slovak": "sk", "slovenian": "sl",
+    "swedish": "sv", "thai": "th", "turkish": "tr", "ukrainian": "uk", "vietnamese": "vi", "chinese": "zh",
+    "hindi": "hi", "persian": "fa",
+}
+M2M100_TO_DEEPL = {code: deepl for deepl, code in DEEPL_TO_M2M100.items()}
+
+
+def is_auto(code) -> bool:
+    return code is None or (isinstance(code, str) and code.strip().lower() in ("", "auto", "auto-detect", "detect"))
+
+
+def to_m2m100(code, param: str) -> str:
+    """The m2m100 code for a DeepL-style or ISO code; 400 naming the code when unsupported."""
+    if code is not None and not isinstance(code, str):
+        raise bad_request(f"`{param}` must be a language code such as EN or ZH-HANT.", param=param)
+    if not code or not code.strip():
+        raise bad_request(f"`{param}` is required.", param=param)
+    upper = code.strip().upper().replace("_", "-")
+    upper = VARIANTS.get(upper, upper)
+    if upper in DEEPL_TO_M2M100:
+        return DEEPL_TO_M2M100[upper]
+    lower = upper.lower()
+    if lower in M2M100_CODES:
+        return lower
+    if lower in NAMES:
+        return NAMES[lower]
+    base = lower.split("-", 1)[0]
+    if base in M2M100_CODES:
+        return base
+    raise bad_request(f"Unsupported language '{code}' in `{param}`.", param=param, code="unsupported_language")
+
+
+def to_deepl(m2m100_code: str) -> str:
+    """DeepL's upper-case code for an m2m100 code (NB for Norwegian); other languages upper-cased."""
+    return M2M100_TO_DEEPL.get(m2m100_code, m2m100_code.upper())
