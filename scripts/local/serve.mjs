@@ -77,6 +77,9 @@ export function localConfig(env = process.env) {
   const aiBinding = wrangler.ai?.binding ?? "AI";
   const emulator = path.join(ROOT, "scripts/local/ai-emulator.mjs");
   const r2 = Object.fromEntries((wrangler.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name]));
+  // Fault tests: LOCAL_R2_FAULTS=1 swaps every bucket for one whose operations all fail.
+  const faults = env.LOCAL_R2_FAULTS ? path.join(ROOT, "scripts/local/r2-faults.mjs") : null;
+  const wrapped = faults ? Object.fromEntries(Object.keys(r2).map((name) => [name, { scriptName: "r2-faults" }])) : {};
 
   return {
     host: env.HOST || "127.0.0.1",
@@ -90,8 +93,9 @@ export function localConfig(env = process.env) {
         compatibilityDate: LEGACY_COMPATIBILITY_DATE,
         compatibilityFlags: wrangler.compatibility_flags ?? ["python_workers"],
         bindings,
-        r2Buckets: r2,
+        r2Buckets: faults ? {} : r2,
         wrappedBindings: {
+          ...wrapped,
           [aiBinding]: {
             scriptName: "workers-ai-emulator",
             bindings: env.AI_EMULATOR_UPSTREAM ? { UPSTREAM: env.AI_EMULATOR_UPSTREAM } : {},
@@ -103,6 +107,9 @@ export function localConfig(env = process.env) {
         modulesRoot: path.dirname(emulator),
         modules: [{ type: "ESModule", path: emulator, contents: fs.readFileSync(emulator, "utf8") }],
       },
+      ...(faults
+        ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]
+        : []),
     ],
   };
 }

@@ -61,6 +61,10 @@ class Settings:
     redirect_retired_models: bool = True
     # The secret for /translate and /v2/translate; when unset, any API key works there.
     translate_password: str | None = None
+    # Image links are built from this (a custom domain) instead of the request's own origin.
+    public_base_url: str | None = None
+    # The guide's debug mode: GET /v1/images/generations?prompt=&model= answers with the image itself.
+    image_debug: bool = False
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -71,4 +75,6 @@ class Settings:
             model_aliases=parse_aliases(lookup("MODEL_ALIASES")),
             redirect_retired_models=_flag(lookup("REDIRECT_RETIRED_MODELS"), True),
             translate_password=(lookup("TRANSLATE_PASSWORD") or "").strip() or None,
+            public_base_url=(lookup("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
+            image_debug=_flag(lookup("IMAGE_DEBUG"), False),
         )

@@ -33,12 +33,47 @@ class AiBinding(Protocol):
         """
 
 
+class StorageError(Exception):
+    """The object store failed (an R2 write or read): nothing was stored."""
+
+
+@dataclass
+class StoredObject:
+    key: str
+    size: int
+    etag: str  # quoted, as HTTP's ETag header wants it
+    uploaded: float  # epoch seconds
+    content_type: str
+    # The bytes, as a runtime stream, when the object was fetched with `get`.
+    body: Any = None
+
+
+class ObjectStore(Protocol):
+    """The R2 bucket. `put` takes bytes or a `RuntimeStream` (kept in the runtime, never read
+    into Python); all three raise `StorageError` when the bucket fails."""
+
+    async def put(self, key: str, data: "bytes | RuntimeStream", *, content_type: str, metadata: dict[str, str]) -> StoredObject: ...
+
+    async def get(self, key: str) -> StoredObject | None: ...
+
+    async def head(self, key: str) -> StoredObject | None: ...
+
+
+class FetchError(Exception):
+    """A remote URL could not be fetched (network, status, size)."""
+
+
+class Fetcher(Protocol):
+    async def fetch_bytes(self, url: str, max_bytes: int) -> bytes: ...
+
+
 @dataclass
 class Platform:
     runtime: str  # "legacy" (module-level on_fetch) or "modern" (WorkerEntrypoint)
     settings: Settings
     ai: AiBinding | None = None
-    storage: Any = None
+    storage: ObjectStore | None = None
+    fetcher: Fetcher | None = None
 
 
 @dataclass

@@ -19,7 +19,7 @@ from .app import handle
 from .config import Settings
 from .http import Headers, PassthroughResponse, Request, Response, StreamResponse
 from .errors import UpstreamError
-from .platform import Platform
+from .platform import FetchError, Platform, StorageError, StoredObject
 
 _BINDING_NAMES = ("AI", "IMAGES")
 _AI_ERROR_CODE = re.compile(r"\b(\d{4})\b")
@@ -84,6 +84,78 @@ class WorkersAi:
         if isinstance(result, JsProxy):
             return result.to_py()
         return result
+
+
+def _is_null(value) -> bool:
+    # JS null/undefined arrive as None, or as a JsNull proxy on newer Pyodide.
+    return value is None or type(value).__name__ == "JsNull"
+
+
+class R2Storage:
+    """The `IMAGES` R2 bucket. Streams are buffered on the JS side (R2 needs a known
+    length), so image bytes from a streaming model never enter Python."""
+
+    def __init__(self, bucket: JsProxy):
+        self._bucket = bucket
+
+    @staticmethod
+    def _stored(obj, body=None) -> StoredObject:
+        return StoredObject(
+            key=obj.key,
+            size=int(obj.size),
+            etag=obj.httpEtag,
+            uploaded=obj.uploaded.getTime() / 1000,
+            content_type=getattr(obj.httpMetadata, "contentType", None) or "application/octet-stream",
+            body=body,
+        )
+
+    async def put(self, key: str, data, *, content_type: str, metadata: dict[str, str]) -> StoredObject:
+        options = _js_object({"httpMetadata": _js_object({"contentType": content_type}), "customMetadata": _js_object(metadata)})
+        try:
+            if isinstance(data, (bytes, bytearray)):
+                value = to_js(data)
+            else:
+                value = await js.Response.new(data.handle).arrayBuffer()
+            obj = await self._bucket.put(key, value, options)
+        except JsException as exc:
+            raise StorageError(str(exc)) from None
+        if _is_null(obj):
+            raise StorageError("R2 put returned no object")
+        return self._stored(obj)
+
+    async def get(self, key: str) -> StoredObject | None:
+        try:
+            obj = await self._bucket.get(key)
+        except JsException as exc:
+            raise StorageError(str(exc)) from None
+        return None if _is_null(obj) else self._stored(obj, JsReadableStream(obj.body))
+
+    async def head(self, key: str) -> StoredObject | None:
+        try:
+            obj = await self._bucket.head(key)
+        except JsException as exc:
+            raise StorageError(str(exc)) from None
+        return None if _is_null(obj) else self._stored(obj)
+
+
+class JsFetcher:
+    """Remote URLs (an `image_url` for img2img) through the runtime's `fetch`: pyodide-http
+    needs a synchronous XMLHttpRequest, which workerd does not have (see the README)."""
+
+    async def fetch_bytes(self, url: str, max_bytes: int) -> bytes:
+        try:
+            response = await js.fetch(url)
+        except JsException as exc:
+            raise FetchError(str(exc).split("\n", 1)[0]) from None
+        if not response.ok:
+            raise FetchError(f"it answered HTTP {response.status}")
+        length = response.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            raise FetchError(f"it is larger than {max_bytes} bytes")
+        data = (await response.arrayBuffer()).to_bytes()
+        if len(data) > max_bytes:
+            raise FetchError(f"it is larger than {max_bytes} bytes")
+        return data
 
 
 class JsBody:
@@ -153,6 +225,7 @@ async def serve(request, env, runtime: str) -> JsProxy:
         runtime=runtime,
         settings=_settings(env),
         ai=WorkersAi(env.AI) if getattr(env, "AI", None) is not None else None,
-        storage=getattr(env, "IMAGES", None),
+        storage=R2Storage(env.IMAGES) if getattr(env, "IMAGES", None) is not None else None,
+        fetcher=JsFetcher(),
     )
     return _js_response(await handle(_core_request(js_request), platform))

@@ -1,0 +1,210 @@
+"""Text-to-image (and img2img) requests: prompts, sizes, steps, input images, and the keys images are stored under.
+
+Two entry shapes lead here: a chat request naming an image model (the prompt is
+the last user message, an input image its `image_url` part) and OpenAI's
+`/v1/images/generations`. Both become an `ImageJob`; what the model returns
+(PNG bytes as a stream, or `{image: base64}` JPEG) is told apart in `decode`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
+
+from .catalog import IMAGE_TO_IMAGE, Model
+from .errors import UpstreamError, bad_request
+
+MAX_IMAGES = 4
+MAX_INPUT_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_PROMPT_CHARS = 2048
+_SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
+_DATA_URL = re.compile(r"^data:([\w.+/-]*)((?:;[\w=.+-]+)*?)(;base64)?,(.*)$", re.S)
+
+CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+# Stored keys: a date prefix (so an R2 lifecycle rule can expire old images) and 128 random bits.
+KEY_PATTERN = re.compile(r"^images/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.(png|jpg|webp)$")
+
+
+@dataclass
+class ImageJob:
+    model: Model
+    prompt: str
+    inputs: dict
+    # img2img / inpainting: where the input image and mask come from (data: or http(s): URLs).
+    image_url: str | None = None
+    mask_url: str | None = None
+    extras: dict = field(default_factory=dict)
+
+
+def _text(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
+    return ""
+
+
+def _image_urls(content) -> list[str]:
+    urls = []
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                url = part.get("image_url")
+                url = url.get("url") if isinstance(url, dict) else url
+                if isinstance(url, str) and url:
+                    urls.append(url)
+    return urls
+
+
+def _int(body: dict, name: str, low: int, high: int):
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise bad_request(f"`{name}` must be an integer from {low} to {high}.", param=name)
+    return value
+
+
+def _inputs(model: Model, prompt: str, body: dict) -> dict:
+    if not prompt.strip():
+        raise bad_request("The prompt is empty: say what the image should show.", param="prompt")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise bad_request(f"The prompt is longer than {MAX_PROMPT_CHARS} characters.", param="prompt")
+    limits = model.limits
+    inputs: dict = {"prompt": prompt}
+    max_steps = limits.get("max_steps", 20)
+    steps = _int(body, "steps", 1, max_steps)
+    if steps is None:
+        steps = _int(body, "num_steps", 1, max_steps)
+    inputs[limits.get("steps_param", "num_steps")] = steps or limits.get("default_steps", min(max_steps, 20))
+    seed = _int(body, "seed", 0, 2**32 - 1)
+    if seed is not None:
+        inputs["seed"] = seed
+    size = body.get("size")
+    if size not in (None, "auto") and limits.get("sized", True):
+        found = _SIZE.match(size) if isinstance(size, str) else None
+        if not found or not all(256 <= int(v) <= 2048 for v in found.groups()):
+            raise bad_request("`size` must look like 1024x1024, each side from 256 to 2048.", param="size")
+        inputs["width"], inputs["height"] = int(found.group(1)), int(found.group(2))
+    for name in ("negative_prompt",):
+        if isinstance(body.get(name), str) and body[name]:
+            inputs[name] = body[name]
+    for name, low, high in (("guidance", 0, 30), ("strength", 0, 1)):
+        value = body.get(name)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise bad_request(f"`{name}` must be a number from {low} to {high}.", param=name)
+            inputs[name] = value
+    return inputs
+
+
+def _needs_inputs(job: ImageJob) -> ImageJob:
+    model = job.model
+    if model.task == IMAGE_TO_IMAGE and not job.image_url:
+        raise bad_request(
+            f"'{model.id}' transforms an image: send one as an image_url part (a data: or https: URL).",
+            param="image", code="image_required",
+        )
+    if "mask" in model.capabilities and not job.mask_url:
+        raise bad_request(
+            f"'{model.id}' paints inside a mask: send the image and then the mask as two image_url parts.",
+            param="mask", code="mask_required",
+        )
+    return job
+
+
+def from_chat(body: dict, model: Model) -> ImageJob:
+    """The image job a chat request describes: its last user message is the prompt."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise bad_request("`messages` must be a non-empty array.", param="messages")
+    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    if not users:
+        raise bad_request("An image model needs a user message with the prompt.", param="messages")
+    content = users[-1].get("content")
+    urls = _image_urls(content)
+    job = ImageJob(model, _text(content), _inputs(model, _text(content), body),
+                   image_url=urls[0] if urls else None, mask_url=urls[1] if len(urls) > 1 else None)
+    return _needs_inputs(job)
+
+
+def from_images_api(body: dict, model: Model) -> tuple[ImageJob, int, str]:
+    """The job, how many images (`n`) and the `response_format` of an images API request."""
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str):
+        raise bad_request("`prompt` is required and must be a string.", param="prompt")
+    n = body.get("n", 1)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_IMAGES:
+        raise bad_request(f"`n` must be an integer from 1 to {MAX_IMAGES}.", param="n")
+    response_format = body.get("response_format") or "url"
+    if response_format not in ("url", "b64_json"):
+        raise bad_request("`response_format` must be url or b64_json.", param="response_format")
+    image = body.get("image")
+    job = ImageJob(model, prompt, _inputs(model, prompt, body), image_url=image if isinstance(image, str) else None,
+                   mask_url=body.get("mask") if isinstance(body.get("mask"), str) else None)
+    return _needs_inputs(job), n, response_format
+
+
+def parse_data_url(url: str) -> bytes | None:
+    """The bytes of a `data:` URL, None for other URLs; 400 when it is malformed or too big."""
+    if not url.startswith("data:"):
+        return None
+    found = _DATA_URL.match(url)
+    if not found:
+        raise bad_request("The image data: URL is malformed.", param="image_url")
+    payload = found.group(4)
+    try:
+        data = base64.b64decode(payload, validate=False) if found.group(3) else unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        raise bad_request("The image data: URL is not valid base64.", param="image_url") from None
+    if len(data) > MAX_INPUT_IMAGE_BYTES:
+        raise bad_request(f"The input image is larger than {MAX_INPUT_IMAGE_BYTES // (1024 * 1024)} MB.", param="image_url")
+    if not data:
+        raise bad_request("The input image is empty.", param="image_url")
+    return data
+
+
+def check_remote_url(url: str) -> str:
+    if not url.startswith(("https://", "http://")):
+        raise bad_request("An image_url must be a data: URL or an http(s) URL.", param="image_url")
+    return url
+
+
+def sniff(data: bytes) -> str | None:
+    """The file extension for image bytes, from their magic number."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def decode_b64_image(result) -> tuple[bytes, str]:
+    """Bytes and extension of a `{image: base64}` result, or UpstreamError."""
+    image = result.get("image") if isinstance(result, dict) else None
+    if not isinstance(image, str) or not image:
+        raise UpstreamError("the image model answered without an image")
+    try:
+        data = base64.b64decode(image)
+    except (binascii.Error, ValueError):
+        raise UpstreamError("the image model answered with invalid base64") from None
+    extension = sniff(data)
+    if extension is None:
+        raise UpstreamError("the image model answered with bytes that are not an image")
+    return data, extension
+
+
+def new_key(extension: str, now: float | None = None) -> str:
+    day = time.strftime("%Y/%m/%d", time.gmtime(time.time() if now is None else now))
+    return f"images/{day}/{secrets.token_hex(16)}.{extension}"
+
+
+def markdown(url: str) -> str:
+    return f"![]({url})"
