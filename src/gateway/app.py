@@ -7,7 +7,7 @@ import traceback
 from . import envelopes
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
-from .endpoints import chat, embeddings, files, health, images, models, translate
+from .endpoints import audio, chat, embeddings, files, health, images, models, translate
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response
 from .platform import Context, Platform
@@ -21,6 +21,9 @@ ROUTER = Router(
         Route(("POST",), "/v1/chat/completions", chat.chat_completions),
         Route(("POST",), "/v1/embeddings", embeddings.create_embeddings),
         Route(("POST",), "/v1/images/generations", images.create_images),
+        Route(("POST",), "/v1/audio/transcriptions", audio.transcriptions),
+        Route(("POST",), "/v1/audio/translations", audio.translations),
+        Route(("POST",), "/v1/audio/speech", audio.speech),
         Route(("GET",), "/v1/images/generations", images.debug_image),
         Route(("GET",), "/file/{key:path}", files.serve_file, public=True),
         Route(("POST",), "/translate", translate.deeplx, auth=require_translate_secret, errors=envelopes.deeplx),

@@ -15,8 +15,36 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .errors import ApiError, bad_request
 
 
+class UploadedFile(Protocol):
+    """A file from a multipart form. Its bytes stay in the runtime until a model input needs them."""
+
+    filename: str
+    content_type: str
+    size: int
+
+    async def read(self) -> bytes: ...
+
+    async def base64(self) -> str: ...
+
+    async def byte_values(self) -> Any:
+        """The bytes as an array of numbers, as some Workers AI models take them (opaque to the core)."""
+
+
+@dataclass
+class Form:
+    fields: dict[str, list[str]]
+    files: dict[str, UploadedFile]
+
+    def value(self, name: str) -> str | None:
+        values = self.fields.get(name)
+        return values[0] if values else None
+
+
 class BodySource(Protocol):
     async def read_bytes(self) -> bytes: ...
+
+    async def read_form(self) -> Form:
+        """The multipart or urlencoded form, parsed by the runtime; ApiError 400 when malformed."""
 
 
 class Headers:
@@ -39,6 +67,9 @@ class Headers:
 class _NoBody:
     async def read_bytes(self) -> bytes:
         return b""
+
+    async def read_form(self) -> "Form":
+        return Form({}, {})
 
 
 class Request:
@@ -87,6 +118,11 @@ class Request:
             return json.loads(raw)
         except ValueError as exc:
             raise bad_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+
+    async def form(self) -> Form:
+        if self.content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            raise bad_request("Send the request as multipart/form-data.", code="invalid_content_type")
+        return await self._body.read_form()
 
     async def json_object(self) -> dict:
         data = await self.json()

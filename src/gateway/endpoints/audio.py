@@ -1,0 +1,70 @@
+"""POST /v1/audio/transcriptions, /v1/audio/translations (whisper) and /v1/audio/speech."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+
+from .. import audio
+from ..catalog import SPEECH_TO_TEXT, TEXT_TO_SPEECH, Resolved, resolve
+from ..errors import UpstreamError, bad_request, from_upstream
+from ..http import PassthroughResponse, Response
+from ..platform import Context
+from .common import model_headers, run_model
+
+# Multipart framing around the file: what a request may add on top of the 25 MB of audio.
+_FORM_OVERHEAD = 64 * 1024
+
+
+def _model(ctx: Context, name, task: str) -> Resolved:
+    settings = ctx.settings
+    return resolve(name, task, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models)
+
+
+async def _transcribe(ctx: Context, task: str):
+    request = ctx.request
+    length = request.headers.get("content-length")
+    # Refuse an oversized upload before the runtime reads a byte of it.
+    if length and length.isdigit() and int(length) > audio.MAX_AUDIO_BYTES + _FORM_OVERHEAD:
+        raise audio.too_large(int(length), audio.MAX_AUDIO_BYTES, "The request")
+    form = await request.form()
+    if not form.value("model"):
+        raise bad_request("`model` is required, e.g. whisper-1 or @cf/openai/whisper-large-v3-turbo.", param="model")
+    resolved = _model(ctx, form.value("model"), SPEECH_TO_TEXT)
+    job = audio.parse_transcription(form, resolved.model, task)
+    result = await run_model(ctx, resolved.model.id, await audio.model_inputs(job))
+    try:
+        body, content_type = audio.render(result, job)
+    except UpstreamError as error:
+        print(f"unexpected transcription result from {resolved.model.id}: {error}")
+        raise from_upstream(error, resolved.model.id, time.time()) from None
+    return Response(200, body, {"Content-Type": content_type, **model_headers(resolved)})
+
+
+async def transcriptions(ctx: Context):
+    return await _transcribe(ctx, "transcribe")
+
+
+async def translations(ctx: Context):
+    return await _transcribe(ctx, "translate")
+
+
+async def speech(ctx: Context):
+    body = await ctx.request.json_object()
+    resolved = _model(ctx, body.get("model"), TEXT_TO_SPEECH)
+    job = audio.parse_speech(body, resolved.model)
+    result = await run_model(ctx, resolved.model.id, job.inputs)
+    headers = {"Content-Type": audio.SPEECH_CONTENT_TYPES[job.response_format], **model_headers(resolved)}
+    if hasattr(result, "handle"):
+        # Aura streams the audio: handed to the response untouched.
+        return PassthroughResponse(result.handle, headers=headers)
+    try:
+        encoded = result.get("audio") if isinstance(result, dict) else None
+        if not isinstance(encoded, str) or not encoded:
+            raise UpstreamError("the speech model answered without audio")
+        data = base64.b64decode(encoded)
+    except (UpstreamError, binascii.Error, ValueError) as error:
+        print(f"unexpected speech result from {resolved.model.id}: {error}")
+        raise from_upstream(UpstreamError(str(error)), resolved.model.id, time.time()) from None
+    return Response(200, data, headers)
