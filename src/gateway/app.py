@@ -7,7 +7,7 @@ import traceback
 from . import envelopes
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
-from .endpoints import audio, chat, embeddings, files, health, images, models, playground, translate
+from .endpoints import audio, chat, describe, embeddings, files, health, images, models, playground, translate
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response
 from .platform import Context, Platform
@@ -17,6 +17,7 @@ ROUTER = Router(
     [
         Route(("GET",), "/", playground.page, public=True),
         Route(("GET",), "/health", health.health, public=True),
+        Route(("GET",), "/openapi.json", describe.openapi_json),
         Route(("GET",), "/v1/models", models.list_models),
         Route(("GET",), "/v1/models/{model:path}", models.retrieve_model),
         Route(("POST",), "/v1/chat/completions", chat.chat_completions),

@@ -224,6 +224,8 @@ def parse_speech(body: dict, model: Model) -> Speech:
     if fmt not in SPEECH_CONTENT_TYPES:
         raise bad_request(f"`response_format` must be one of {', '.join(SPEECH_CONTENT_TYPES)}.", param="response_format")
     voice = body.get("voice")
+    if voice is not None and not isinstance(voice, str):
+        raise bad_request("`voice` must be a string.", param="voice")
     if model.limits.get("output") == "b64-mp3":
         if fmt != "mp3":
             raise bad_request(f"'{model.id}' only speaks mp3; for {fmt} use a @cf/deepgram/aura model.",

@@ -23,16 +23,12 @@ def presented_key(request: Request) -> str | None:
     return _authorization(request, ("bearer",)) or request.query_value("key") or None
 
 
-def presented_translate_secret(request: Request) -> str | None:
-    """The secret a translation client sent. Immersive Translate cannot set headers,
-    so the DeepLX address carries it in the query (`?password=`, as the original guide did, or `?token=`)."""
-    return (
-        _authorization(request, ("bearer", "deepl-auth-key"))
-        or request.query_value("password")
-        or request.query_value("token")
-        or request.query_value("key")
-        or None
-    )
+def presented_translate_secrets(request: Request) -> list[str]:
+    """Every secret a translation client sent. Immersive Translate cannot set headers, so the
+    DeepLX address carries it in the query (`?password=`, as the original guide did, or `?token=`)."""
+    candidates = [_authorization(request, ("bearer", "deepl-auth-key"))]
+    candidates += [request.query_value(name) for name in ("password", "token", "key")]
+    return [candidate for candidate in candidates if candidate]
 
 
 def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
@@ -71,11 +67,13 @@ def require_translate_secret(request: Request, settings: Settings) -> None:
             "Set one with `wrangler secret put TRANSLATE_PASSWORD` (or API_KEYS).",
             code="api_keys_not_configured",
         )
-    secret = presented_translate_secret(request)
-    if secret is None:
+    presented = presented_translate_secrets(request)
+    if not presented:
         raise unauthorized(
             "Missing secret: add `?password=<secret>` to the address, or send `Authorization: Bearer <secret>`.",
             code="missing_api_key",
         )
-    if not key_matches(secret, secrets):
+    # Any one of them may be the secret (a header and a query can both be sent); each is compared in full.
+    matches = [key_matches(secret, secrets) for secret in presented]
+    if not any(matches):
         raise unauthorized("Incorrect translate secret provided.")

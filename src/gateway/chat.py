@@ -55,7 +55,7 @@ def _message(raw, index: int, model: Model) -> dict:
     if not isinstance(raw, dict):
         raise bad_request(f"`{where}` must be an object.", param=where)
     role = raw.get("role")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise bad_request(f"`{where}.role` must be one of {', '.join(sorted(ROLES))}.", param=f"{where}.role")
     content = raw.get("content")
     if content is None:

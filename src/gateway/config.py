@@ -25,6 +25,14 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        seconds = float(value) if value and value.strip() else default
+    except ValueError:
+        return default
+    return seconds if 0 < seconds <= 900 else default
+
+
 def parse_aliases(value: str | None) -> dict[str, str]:
     """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
 
@@ -65,6 +73,8 @@ class Settings:
     public_base_url: str | None = None
     # The guide's debug mode: GET /v1/images/generations?prompt=&model= answers with the image itself.
     image_debug: bool = False
+    # How long a Workers AI call (and each pause inside a stream) may take before the client gets 504.
+    ai_timeout_seconds: float = 120.0
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -77,4 +87,5 @@ class Settings:
             translate_password=(lookup("TRANSLATE_PASSWORD") or "").strip() or None,
             public_base_url=(lookup("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
             image_debug=_flag(lookup("IMAGE_DEBUG"), False),
+            ai_timeout_seconds=_seconds(lookup("AI_TIMEOUT_SECONDS"), 120.0),
         )

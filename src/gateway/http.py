@@ -72,6 +72,15 @@ class _NoBody:
         return Form({}, {})
 
 
+# JSON and form bodies: room for a 10 MB input image as a data: URL, and no more.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def body_too_large(size: int, limit: int = MAX_BODY_BYTES) -> ApiError:
+    return ApiError(413, f"The request body is {size} bytes; the limit is {limit} bytes ({limit // (1024 * 1024)} MB).",
+                    code="request_too_large")
+
+
 class Request:
     def __init__(self, method: str, url: str, headers: Headers, body: BodySource | None = None):
         self.method = method.upper()
@@ -99,9 +108,19 @@ class Request:
         """The media type alone, lower case: `application/json; charset=utf-8` → `application/json`."""
         return (self.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
 
+    def declared_length(self) -> int | None:
+        length = self.headers.get("content-length")
+        return int(length) if length and length.strip().isdigit() else None
+
     async def bytes(self) -> bytes:
         if self._bytes is None:
+            # Refused from Content-Length before a byte is read; checked again for chunked bodies.
+            declared = self.declared_length()
+            if declared is not None and declared > MAX_BODY_BYTES:
+                raise body_too_large(declared)
             self._bytes = await self._body.read_bytes()
+            if len(self._bytes) > MAX_BODY_BYTES:
+                raise body_too_large(len(self._bytes))
         return self._bytes
 
     async def text(self) -> str:

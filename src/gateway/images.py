@@ -86,11 +86,12 @@ def _inputs(model: Model, prompt: str, body: dict) -> dict:
     if seed is not None:
         inputs["seed"] = seed
     size = body.get("size")
-    if size not in (None, "auto") and limits.get("sized", True):
+    if size not in (None, "auto"):
         found = _SIZE.match(size) if isinstance(size, str) else None
         if not found or not all(256 <= int(v) <= 2048 for v in found.groups()):
             raise bad_request("`size` must look like 1024x1024, each side from 256 to 2048.", param="size")
-        inputs["width"], inputs["height"] = int(found.group(1)), int(found.group(2))
+        if limits.get("sized", True):  # flux-1-schnell has one size
+            inputs["width"], inputs["height"] = int(found.group(1)), int(found.group(2))
     for name in ("negative_prompt",):
         if isinstance(body.get(name), str) and body[name]:
             inputs[name] = body[name]

@@ -21,7 +21,8 @@ def _compile(pattern: str) -> re.Pattern[str]:
         regex += f"(?P<{name}>.+)" if kind == "path" else f"(?P<{name}>[^/]+)"
         pos = match.end()
     regex += re.escape(pattern[pos:])
-    return re.compile(f"^{regex}/?$")
+    # DOTALL: a path parameter may hold any decoded character, newlines included.
+    return re.compile(f"^{regex}/?$", re.DOTALL)
 
 
 @dataclass(frozen=True)

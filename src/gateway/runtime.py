@@ -57,15 +57,22 @@ class JsReadableStream:
 
     async def __aiter__(self):
         reader = self.handle.getReader()
+        finished = False
         try:
             while True:
                 chunk = await reader.read()
                 if chunk.done:
+                    finished = True
                     return
                 value = chunk.value
                 yield value.to_bytes() if isinstance(value, JsProxy) else bytes(value)
         finally:
-            reader.releaseLock()
+            if finished:
+                reader.releaseLock()
+            else:
+                # Stopped early (a timeout, a gone client): tell the source to stop producing.
+                # Not awaited: this may run while the generator is being closed.
+                reader.cancel()
 
 
 class WorkersAi:

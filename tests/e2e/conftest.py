@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
+from pytest_httpserver import HTTPServer
 
 from support.local_gateway import LocalGateway
 
@@ -37,8 +38,13 @@ def scripted_gateway(make_httpserver):
 
 
 @pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)
+def make_httpserver():
+    # Threaded, so a scripted slow answer never delays the next test's calls (or parallel calls).
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
 
 
 @pytest.fixture

@@ -24,10 +24,10 @@ def _model(ctx: Context, name, task: str) -> Resolved:
 
 async def _transcribe(ctx: Context, task: str):
     request = ctx.request
-    length = request.headers.get("content-length")
+    length = request.declared_length()
     # Refuse an oversized upload before the runtime reads a byte of it.
-    if length and length.isdigit() and int(length) > audio.MAX_AUDIO_BYTES + _FORM_OVERHEAD:
-        raise audio.too_large(int(length), audio.MAX_AUDIO_BYTES, "The request")
+    if length is not None and length > audio.MAX_AUDIO_BYTES + _FORM_OVERHEAD:
+        raise audio.too_large(length, audio.MAX_AUDIO_BYTES, "The request")
     form = await request.form()
     if not form.value("model"):
         raise bad_request("`model` is required, e.g. whisper-1 or @cf/openai/whisper-large-v3-turbo.", param="model")

@@ -10,7 +10,7 @@ from ..errors import UpstreamError, from_upstream
 from ..http import StreamResponse, json_response
 from ..platform import Context
 from ..sse import SSE_HEADERS
-from .common import model_headers, run_model
+from .common import idle_timeout, model_headers, run_model
 from .images import image_chat, is_image_model
 
 
@@ -29,7 +29,7 @@ async def chat_completions(ctx: Context):
     headers = model_headers(resolved)
 
     if request.stream:
-        source = chunks_from_completion(result) if isinstance(result, dict) else result
+        source = chunks_from_completion(result) if isinstance(result, dict) else idle_timeout(result, settings.ai_timeout_seconds)
         return StreamResponse(completion_chunks(source, request, created=created), headers={**SSE_HEADERS, **headers})
 
     try:

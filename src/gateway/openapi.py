@@ -1,0 +1,240 @@
+"""The gateway's own OpenAPI 3.1 description, served at GET /openapi.json.
+
+A test checks that every route of the router is described here with exactly its
+methods, and a property-based run (schemathesis) checks the worker's answers
+against it; so this file is kept true by the tests, not by hand alone.
+"""
+
+from __future__ import annotations
+
+from . import __version__
+from .audio import FORMATS as TRANSCRIPTION_FORMATS
+from .audio import SPEECH_CONTENT_TYPES
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_JSON = "application/json"
+
+
+def _obj(required: tuple[str, ...] = (), **properties) -> dict:
+    # Optional fields may be null: clients (and SDKs) send null for "not set", and the gateway treats it so.
+    properties = {name: p if name in required or not p else {"anyOf": [p, {"type": "null"}]} for name, p in properties.items()}
+    schema: dict = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _errors(envelope: str, *statuses: int) -> dict:
+    return {str(status): {"description": "error", "content": {_JSON: {"schema": _ref(envelope)}}} for status in statuses}
+
+
+# What any keyed AI route may answer besides success.
+_AI_ERRORS = (400, 401, 404, 405, 413, 429, 502, 503, 504)
+
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {_JSON: {"schema": schema}}}
+
+
+def _ok(content_type: str, schema: dict | None = None, description: str = "success") -> dict:
+    return {"200": {"description": description, "content": {content_type: {"schema": schema or {}}}}}
+
+
+def _operation(summary: str, responses: dict, *, body: dict | None = None, security=None, parameters=None) -> dict:
+    operation: dict = {"summary": summary, "responses": responses}
+    if body is not None:
+        operation["requestBody"] = body
+    if security is not None:
+        operation["security"] = security
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+def _path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+
+
+def _query_param(name: str, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
+
+
+_MESSAGE = _obj(
+    ("role",),
+    role={"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
+    content={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}, {"type": "null"}]},
+)
+_CHAT_REQUEST = _obj(
+    ("messages",),
+    model={"type": "string"},
+    messages={"type": "array", "minItems": 1, "items": _MESSAGE},
+    stream={"type": "boolean"},
+    max_tokens={"type": "integer", "minimum": 1},
+    temperature={"type": "number", "minimum": 0, "maximum": 5},
+    top_p={"type": "number", "minimum": 0, "maximum": 2},
+    seed={"type": "integer", "minimum": 0},
+    stop={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 4}]},
+    tools={"type": "array", "items": {"type": "object"}},
+)
+_CHAT_COMPLETION = _obj(
+    ("id", "object", "created", "model", "choices", "usage"),
+    id={"type": "string"}, object={"const": "chat.completion"}, created={"type": "integer"}, model={"type": "string"},
+    choices={"type": "array", "items": _obj(("index", "message", "finish_reason"))}, usage={"type": "object"},
+)
+# One server-sent event (OpenAPI 3.2's convention): `data` is a chat.completion.chunk as JSON,
+# an `{"error": ...}` that ends a cut stream, or the `[DONE]` sentinel.
+_SSE_EVENT = _obj(("data",), data={"type": "string", "contentMediaType": "application/json"})
+_TRANSCRIPTION_FORM = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": _obj(
+                ("file", "model"),
+                file={"type": "string", "format": "binary"},
+                model={"type": "string"},
+                language={"type": "string"},
+                prompt={"type": "string"},
+                response_format={"type": "string", "enum": list(TRANSCRIPTION_FORMATS)},
+                temperature={"type": "number", "minimum": 0, "maximum": 1},
+            )
+        }
+    },
+}
+_TRANSCRIPTION_OK = {
+    "200": {
+        "description": "the transcript in the asked format",
+        "content": {
+            _JSON: {"schema": _obj(("text",), text={"type": "string"})},
+            "text/plain": {"schema": {"type": "string"}},
+            "text/vtt": {"schema": {"type": "string"}},
+            "application/x-subrip": {"schema": {"type": "string"}},
+        },
+    }
+}
+_DEEPL_TEXTS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+_TRANSLATE_SECURITY = [{"bearer": []}, {"deeplAuthKey": []}, {"password": []}, {"token": []}]
+
+
+def spec() -> dict:
+    paths = {
+        "/": {"get": _operation("The playground page", _ok("text/html", {"type": "string"}), security=[])},
+        "/health": {"get": _operation("Liveness, version, runtime and bindings", _ok(_JSON, _obj(("status",))), security=[])},
+        "/openapi.json": {"get": _operation("This description", {**_ok(_JSON, _obj(("openapi", "paths"))), **_errors("OpenAIError", 401)})},
+        "/v1/models": {"get": _operation("The model catalog", {**_ok(_JSON, _obj(("object", "data"), data={"type": "array"})), **_errors("OpenAIError", 401)})},
+        "/v1/models/{model}": {
+            "get": _operation("One model (ids contain slashes)", {**_ok(_JSON, _obj(("id", "object"))), **_errors("OpenAIError", 400, 401, 404)},
+                              parameters=[_path_param("model")])
+        },
+        "/v1/chat/completions": {
+            "post": _operation(
+                "Chat completions; image models answer with a markdown link to the stored image",
+                {"200": {"description": "a completion, or SSE chunks with `stream: true`",
+                         "content": {_JSON: {"schema": _CHAT_COMPLETION}, "text/event-stream": {"schema": _SSE_EVENT}}},
+                 **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_CHAT_REQUEST),
+            )
+        },
+        "/v1/embeddings": {
+            "post": _operation(
+                "Embeddings",
+                {**_ok(_JSON, _obj(("object", "data", "model", "usage"), data={"type": "array"})), **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_obj(("input",), model={"type": "string"}, input=_DEEPL_TEXTS,
+                                     encoding_format={"type": "string", "enum": ["float", "base64"]})),
+            )
+        },
+        "/v1/images/generations": {
+            "post": _operation(
+                "Text-to-image; `url` links to the image stored in R2",
+                {**_ok(_JSON, _obj(("created", "data"), data={"type": "array"})), **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_obj(("prompt",), prompt={"type": "string"}, model={"type": "string"},
+                                     n={"type": "integer", "minimum": 1, "maximum": 4}, size={"type": "string"},
+                                     response_format={"type": "string", "enum": ["url", "b64_json"]})),
+            ),
+            "get": _operation(
+                "Debug mode (IMAGE_DEBUG=true): the image itself",
+                {"200": {"description": "the image", "content": {"image/png": {}, "image/jpeg": {}}}, **_errors("OpenAIError", *_AI_ERRORS)},
+                parameters=[_query_param("prompt", "what to draw"), _query_param("model", "an image model")],
+            ),
+        },
+        "/v1/audio/transcriptions": {
+            "post": _operation("Speech to text (whisper)", {**_TRANSCRIPTION_OK, **_errors("OpenAIError", *_AI_ERRORS)}, body=_TRANSCRIPTION_FORM)
+        },
+        "/v1/audio/translations": {
+            "post": _operation("Speech to English text (whisper's translate task)", {**_TRANSCRIPTION_OK, **_errors("OpenAIError", *_AI_ERRORS)},
+                               body=_TRANSCRIPTION_FORM)
+        },
+        "/v1/audio/speech": {
+            "post": _operation(
+                "Text to speech",
+                {"200": {"description": "audio bytes", "content": {kind: {} for kind in SPEECH_CONTENT_TYPES.values()}},
+                 **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_obj(("input",), model={"type": "string"}, input={"type": "string"}, voice={"type": "string"},
+                                     response_format={"type": "string", "enum": list(SPEECH_CONTENT_TYPES)})),
+            )
+        },
+        "/file/{key}": {
+            "get": _operation(
+                "A stored image (public, cached for a year)",
+                {"200": {"description": "the image", "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}},
+                 "304": {"description": "not modified"}, **_errors("OpenAIError", 404, 405, 502)},
+                security=[], parameters=[_path_param("key")],
+            )
+        },
+        "/translate": {
+            "post": _operation(
+                "DeepLX (Immersive Translate), or its `text_list` batch shape",
+                {**_ok(_JSON, {"anyOf": [_obj(("code", "data", "source_lang", "target_lang")), _obj(("translations",))]}),
+                 **_errors("DeepLXError", 400, 401, 404, 405, 413, 429, 503)},
+                body=_json_body(_obj(("target_lang",), text={"type": "string"}, source_lang={"type": "string"},
+                                     target_lang={"type": "string"}, text_list={"type": "array", "items": {"type": "string"}})),
+                security=_TRANSLATE_SECURITY,
+            )
+        },
+        "/v2/translate": {
+            "post": _operation(
+                "DeepL API shape",
+                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 401, 404, 405, 413, 429, 503)},
+                body={"required": True, "content": {
+                    _JSON: {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, source_lang={"type": "string"}, target_lang={"type": "string"})},
+                    "application/x-www-form-urlencoded": {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, target_lang={"type": "string"})},
+                }},
+                security=_TRANSLATE_SECURITY,
+            )
+        },
+        "/ai/run/{model}": {
+            "post": _operation(
+                "The Workers AI REST shape, for translation models",
+                {**_ok(_JSON, _obj(("result", "success"))), **_errors("CloudflareError", 400, 401, 404, 405, 413, 429, 503)},
+                body=_json_body(_obj(("text", "target_lang"), text={"type": "string"}, source_lang={"type": "string"}, target_lang={"type": "string"})),
+                parameters=[_path_param("model")],
+            )
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Workers AI gateway", "version": __version__,
+                 "description": "OpenAI-compatible API, DeepLX/DeepL translation and stored images, on Workers AI."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"queryKey": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "queryKey": {"type": "apiKey", "in": "query", "name": "key"},
+                "deeplAuthKey": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "DeepL-Auth-Key <secret>"},
+                "password": {"type": "apiKey", "in": "query", "name": "password"},
+                "token": {"type": "apiKey", "in": "query", "name": "token"},
+            },
+            "schemas": {
+                "OpenAIError": _obj(("error",), error=_obj(("message", "type", "param", "code"), message={"type": "string"},
+                                                          type={"type": "string"}, param=_NULLABLE_STRING, code=_NULLABLE_STRING)),
+                "DeepLXError": _obj(("code", "message"), code={"type": "integer"}, message={"type": "string"}),
+                "DeepLError": _obj(("message",), message={"type": "string"}),
+                "CloudflareError": _obj(("success", "errors"), success={"const": False}, errors={"type": "array"}),
+            },
+        },
+    }
