@@ -7,7 +7,7 @@ objects, unit tests with plain Python fakes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncIterator, Callable, Protocol
 
 from .config import Settings
 from .http import Request
@@ -74,6 +74,8 @@ class Platform:
     ai: AiBinding | None = None
     storage: ObjectStore | None = None
     fetcher: Fetcher | None = None
+    # Bytes of Python's (WebAssembly) heap; it grows under load and never shrinks, so /health shows it.
+    python_heap_bytes: Callable[[], int] | None = None
 
 
 @dataclass

@@ -16,6 +16,7 @@ async def health(ctx: Context):
             "runtime": ctx.platform.runtime,
             "bindings": {name: name in settings.bindings for name in ("AI", "IMAGES")},
             "auth": {"api_keys_configured": bool(settings.api_keys)},
+            "python_heap_mib": round(ctx.platform.python_heap_bytes() / 1048576, 1) if ctx.platform.python_heap_bytes else None,
         },
         headers={"Cache-Control": "no-store"},
     )
