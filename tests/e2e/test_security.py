@@ -215,3 +215,31 @@ def test_a_slow_translation_is_a_deeplx_503_or_504(impatient, httpserver):
     response = httpx.post(f"{impatient.url}/translate", params={"password": API_KEY}, timeout=30,
                           json={"text": "Hallo", "source_lang": "DE", "target_lang": "EN"})
     assert response.status_code == 503 and response.json()["code"] == 503
+
+
+# --- memory ---------------------------------------------------------------------------------------------
+
+def test_streams_do_not_grow_the_python_heap(secured):
+    """Each streamed chunk arms a timeout; cancelled timers must be released at once, not at their
+    deadline (Pyodide's loop kept them for the whole AI timeout: ~10 MiB per 1300 streams)."""
+    import asyncio
+
+    async def streams(count: int) -> int:
+        done = 0
+        limits = httpx.Limits(max_connections=20)
+        async with httpx.AsyncClient(base_url=secured.url, headers={"Authorization": f"Bearer {API_KEY}"}, limits=limits, timeout=60) as client:
+            async def one():
+                nonlocal done
+                body = {"messages": [{"role": "user", "content": "twenty words " * 10}], "stream": True}
+                async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+                    text = "".join([line async for line in response.aiter_lines()])
+                    done += text.endswith("[DONE]")
+            for start in range(0, count, 100):
+                await asyncio.gather(*(one() for _ in range(min(100, count - start))))
+        return done
+
+    asyncio.run(streams(200))  # warm-up: the heap reaches its working size
+    before = httpx.get(f"{secured.url}/health").json()["python_heap_mib"]
+    assert asyncio.run(streams(1500)) == 1500
+    after = httpx.get(f"{secured.url}/health").json()["python_heap_mib"]
+    assert after - before < 5, (before, after)
