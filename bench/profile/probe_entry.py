@@ -1,0 +1,260 @@
+"""Probe entry for the gateway (loaded by bench/run.mjs as `bench_probe_entry.py` beside src/'s
+modules, so `import gateway` is the real code; nothing in src/ is changed).
+
+Pyodide's clock stands still while a request runs (workerd only advances time on I/O), so steps
+cannot be timed from inside. Instead, `x-bench-probe: <step>:<N>` repeats one step N times before
+the request is served as usual; the client measures how much longer the request takes, and
+(p50 with N − p50 with none) / N is the cost of one step inside Pyodide.
+
+`x-bench-patch: settings_once | no_wait_for | no_idle_timeout | all` serves the request with one
+change to the gateway (monkeypatched for that request only) to see what it would save.
+"""
+
+import asyncio
+import json
+import time
+
+import js
+from pyodide.ffi import create_proxy, to_js
+
+from gateway import app, auth, catalog, chat, cors, http, runtime, sse
+from gateway.config import Settings
+from gateway.endpoints import chat as chat_endpoint
+from gateway.endpoints import common, embeddings as embeddings_endpoint, translate as translate_endpoint
+from gateway.errors import UpstreamError, from_upstream
+from gateway.platform import Platform
+
+CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
+
+# --- patches -------------------------------------------------------------------------------------------
+
+_original_settings = runtime._settings
+_settings_cache = {}
+
+
+def _settings_once(env):
+    if "value" not in _settings_cache:
+        _settings_cache["value"] = _original_settings(env)
+    return _settings_cache["value"]
+
+
+async def _run_model_no_wait_for(ctx, model_id, inputs):
+    try:
+        return await ctx.platform.ai.run(model_id, inputs)
+    except UpstreamError as error:
+        raise from_upstream(error, model_id, time.time()) from None
+
+
+async def _no_idle_timeout(chunks, seconds):
+    async for chunk in chunks:
+        yield chunk
+
+
+_original_base64 = runtime.JsFile.base64
+_BATCH = 64  # chunks of 24 KiB: 1.5 MiB of binary strings alive at a time instead of the whole file
+
+
+async def _base64_batched(self):
+    """JsFile.base64 with the two JS maps run batch by batch, so the binary strings of one batch
+    become garbage before the next is made (the original makes all of them, then all base64)."""
+    data = js.Uint8Array.new(await self._handle.arrayBuffer())
+    as_binary = js.Function.prototype.apply.bind(js.String.fromCharCode, None)
+    encoded = js.Array.new()
+    step = runtime._BASE64_CHUNK
+    for batch_start in range(0, data.length, step * _BATCH):
+        batch = js.Array.new()
+        for start in range(batch_start, min(batch_start + step * _BATCH, data.length), step):
+            batch.push(data.subarray(start, start + step))
+        encoded = encoded.concat(batch.map(as_binary).map(js.btoa))
+    return runtime._LazyJsString(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
+
+
+_RUN_MODEL_USERS = (chat_endpoint, translate_endpoint, embeddings_endpoint)
+_ORIGINALS = {
+    "settings": runtime._settings,
+    "run_model": {m: m.run_model for m in _RUN_MODEL_USERS},
+    "idle_timeout": chat_endpoint.idle_timeout,
+}
+
+
+def _apply(patch: str):
+    names = {"settings_once", "no_wait_for", "no_idle_timeout"} if patch == "all" else {patch}
+    runtime.JsFile.base64 = _base64_batched if "base64_batched" in names else _original_base64
+    runtime._settings = _settings_once if "settings_once" in names else _ORIGINALS["settings"]
+    for module, original in _ORIGINALS["run_model"].items():
+        module.run_model = _run_model_no_wait_for if "no_wait_for" in names else original
+    chat_endpoint.idle_timeout = _no_idle_timeout if "no_idle_timeout" in names else _ORIGINALS["idle_timeout"]
+
+
+# --- probes ----------------------------------------------------------------------------------------------
+
+
+class _BytesBody:
+    def __init__(self, data: bytes):
+        self.data = data
+
+    async def read_bytes(self):
+        return self.data
+
+
+class _FakeAi:
+    def __init__(self, result):
+        self.result = result
+
+    async def run(self, model, inputs, options=None):
+        return self.result
+
+
+async def _noop():
+    return None
+
+
+async def _chunks(items):
+    for item in items:
+        yield item
+
+
+async def _probe(name: str, n: int, request, env):
+    settings = runtime._settings(env)
+    raw = None
+    if name in ("json_loads", "chat_parse", "to_js_inputs", "ai_run_raw", "to_py_result", "completion", "json_response",
+                "js_response", "js_response_one_to_js", "js_response_json_init", "full_handle"):
+        raw = await request.clone().text()
+    body = json.loads(raw) if raw else None
+
+    if name == "settings":
+        for _ in range(n):
+            runtime._settings(env)
+    elif name == "core_request":
+        for _ in range(n):
+            runtime._core_request(request)
+    elif name == "headers_entries":
+        for _ in range(n):
+            http.Headers([(pair[0], pair[1]) for pair in request.headers.entries()])
+    elif name == "headers_fromentries":
+        for _ in range(n):
+            http.Headers(js.Object.fromEntries(request.headers).to_py())
+    elif name == "headers_json":
+        for _ in range(n):
+            http.Headers(json.loads(js.JSON.stringify(js.Object.fromEntries(request.headers))))
+    elif name == "route_auth":
+        core = runtime._core_request(request)
+        for _ in range(n):
+            app.resolve_route(core.method, core.path)
+            auth.require_api_key(core, settings)
+    elif name == "json_loads":
+        for _ in range(n):
+            json.loads(raw)
+    elif name == "chat_parse":
+        for _ in range(n):
+            resolved = catalog.resolve(body.get("model"), catalog.CHAT, aliases=settings.model_aliases,
+                                       redirect_retired=settings.redirect_retired_models,
+                                       also=(catalog.TEXT_TO_IMAGE, catalog.IMAGE_TO_IMAGE))
+            chat.ChatRequest.parse(body, resolved.model)
+    else:
+        resolved = catalog.resolve(body.get("model") if body else CHAT_MODEL, catalog.CHAT, aliases=settings.model_aliases)
+        parsed = chat.ChatRequest.parse(body, resolved.model) if body else None
+        if name == "to_js_inputs":
+            for _ in range(n):
+                runtime._js_object(parsed.inputs)
+        elif name in ("ai_run_raw", "to_py_result", "completion", "json_response", "js_response", "js_response_one_to_js",
+                      "js_response_json_init", "full_handle"):
+            js_inputs = runtime._js_object(parsed.inputs)
+            js_result = await env.AI.run(resolved.model.id, js_inputs)
+            result = js_result.to_py()
+            if name == "ai_run_raw":
+                for _ in range(n):
+                    await env.AI.run(resolved.model.id, js_inputs)
+            elif name == "to_py_result":
+                for _ in range(n):
+                    js_result.to_py()
+            elif name == "completion":
+                for _ in range(n):
+                    chat.completion(result, parsed, created=int(time.time()))
+            elif name == "json_response":
+                out = chat.completion(result, parsed, created=int(time.time()))
+                for _ in range(n):
+                    http.json_response(out)
+            elif name.startswith("js_response"):
+                # The gateway's chat answer: JSON with its Content-Type, X-Model and the two CORS headers.
+                out = http.json_response(chat.completion(result, parsed, created=int(time.time())), headers={"X-Model": CHAT_MODEL})
+                out.headers.update({"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": cors.EXPOSED_HEADERS})
+                if name == "js_response":
+                    for _ in range(n):
+                        runtime._js_response(out)
+                elif name == "js_response_one_to_js":
+                    for _ in range(n):
+                        js.Response.new(out.body, to_js({"status": out.status, "headers": out.headers}, dict_converter=js.Object.fromEntries))
+                else:
+                    for _ in range(n):
+                        js.Response.new(out.body, js.JSON.parse(json.dumps({"status": out.status, "headers": out.headers})))
+            elif name == "full_handle":
+                platform = Platform(runtime="probe", settings=settings, ai=_FakeAi(result))
+                headers = http.Headers([(pair[0], pair[1]) for pair in request.headers.entries()])
+                for _ in range(n):
+                    core = http.Request("POST", request.url, headers, _BytesBody(raw.encode()))
+                    await app.handle(core, platform)
+        elif name == "wait_for":
+            for _ in range(n):
+                await asyncio.wait_for(_noop(), 120)
+        elif name == "sleep0":
+            for _ in range(n):
+                await asyncio.sleep(0)
+        elif name == "chunk_python":
+            stream_request = chat.ChatRequest(resolved.model, {"messages": [{"role": "user", "content": "x"}]}, stream=True)
+            events = [b'data: {"response":" w%d"}\n\n' % i for i in range(n)] + [b"data: [DONE]\n\n"]
+            async for _ in chat.completion_chunks(_chunks(events), stream_request, created=int(time.time())):
+                pass
+        elif name == "chunk_read":
+            words = " ".join(f"w{i}" for i in range(n + 10))
+            stream = await env.AI.run(CHAT_MODEL, runtime._js_object({"messages": [{"role": "user", "content": words}], "max_tokens": n, "stream": True}))
+            async for _ in runtime.JsReadableStream(stream):
+                pass
+        elif name == "chunk_write":
+            pipe = js.TransformStream.new()
+            done = pipe.readable.pipeTo(js.WritableStream.new())
+            writer = pipe.writable.getWriter()
+            encoder = js.TextEncoder.new()
+            text = 'data: {"id":"chatcmpl-0123456789abcdef01234567","object":"chat.completion.chunk","choices":[]}\n\n'
+            for _ in range(n):
+                await writer.write(encoder.encode(text))
+            await writer.close()
+            await done
+        elif name == "chunk_transform":
+            # The alternative to the read/write pump: the stream piped through a JS TransformStream
+            # whose `transform` is a Python function (one synchronous call per chunk, no awaits).
+            words = " ".join(f"w{i}" for i in range(n + 10))
+            stream = await env.AI.run(CHAT_MODEL, runtime._js_object({"messages": [{"role": "user", "content": words}], "max_tokens": n, "stream": True}))
+            encoder = js.TextEncoder.new()
+            parser = sse.SseParser()
+            base = {"id": "chatcmpl-0123456789abcdef01234567", "object": "chat.completion.chunk", "created": int(time.time()), "model": CHAT_MODEL}
+
+            def transform(chunk, controller):
+                for payload in parser.feed(chunk.to_bytes()):
+                    if payload == sse.DONE:
+                        continue
+                    text = json.loads(payload).get("response")
+                    if text:
+                        event = {**base, "choices": [{"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}]}
+                        controller.enqueue(encoder.encode(sse.encode_event(event)))
+
+            proxy = create_proxy(transform)
+            transformer = js.TransformStream.new(to_js({"transform": proxy}, dict_converter=js.Object.fromEntries))
+            await stream.pipeThrough(transformer).pipeTo(js.WritableStream.new())
+            proxy.destroy()
+        elif name == "chunk_wait_for":
+            async for _ in common.idle_timeout(_chunks(range(n)), 120):
+                pass
+        elif name != "none":
+            raise ValueError(f"unknown probe {name}")
+
+
+async def on_fetch(request, env, ctx=None):
+    runtime._install_clearable_timers(asyncio.get_running_loop())
+    patch = request.headers.get("x-bench-patch") or "none"
+    _apply(patch)
+    probe = request.headers.get("x-bench-probe")
+    if probe:
+        name, _, n = probe.partition(":")
+        await _probe(name, int(n or 0), request, env)
+    return await runtime.serve(request, env, runtime="legacy")
