@@ -174,6 +174,7 @@ class JsFetcher:
 # Bytes per base64 step: a multiple of 3 (so chunks encode without padding) and small
 # enough for Function.prototype.apply's argument limit.
 _BASE64_CHUNK = 3 * 8192
+_BASE64_BATCH = 64
 
 
 class _LazyJsString:
@@ -202,12 +203,17 @@ class JsFile:
         grow Pyodide's WebAssembly memory by ~3.6x the file (bytes, base64 bytes, str), and that
         memory never shrinks: a 25 MB upload took it from 24 MB to 115 MB."""
         data = js.Uint8Array.new(await self._handle.arrayBuffer())
-        chunks = js.Array.new()
-        for start in range(0, data.length, _BASE64_CHUNK):
-            chunks.push(data.subarray(start, start + _BASE64_CHUNK))
-        # fromCharCode.apply(null, bytes) → a binary string → btoa, each run by Array.map in JS.
+        # fromCharCode.apply(null, bytes) → a binary string → btoa, each run by Array.map in JS;
+        # a batch at a time, so the binary strings of only one batch are alive at once
+        # (the V8 heap peak for 25 MB fell from 131.7 to 119.9 MiB).
         as_binary = js.Function.prototype.apply.bind(js.String.fromCharCode, None)
-        encoded = chunks.map(as_binary).map(js.btoa)
+        encoded = js.Array.new()
+        batch_bytes = _BASE64_CHUNK * _BASE64_BATCH
+        for batch_start in range(0, data.length, batch_bytes):
+            chunks = js.Array.new()
+            for start in range(batch_start, min(data.length, batch_start + batch_bytes), _BASE64_CHUNK):
+                chunks.push(data.subarray(start, start + _BASE64_CHUNK))
+            js.Array.prototype.push.apply(encoded, chunks.map(as_binary).map(js.btoa))
         return _LazyJsString(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
 
     async def byte_values(self):
@@ -244,7 +250,18 @@ def _core_request(js_request: JsProxy) -> Request:
     return Request(js_request.method, js_request.url, headers, JsBody(js_request))
 
 
+_settings_cache: list[Settings] = []
+
+
 def _settings(env) -> Settings:
+    """Read once per isolate: vars and secrets cannot change without a new isolate, and
+    reading them crossed into JS for every name on every request (~27 µs)."""
+    if not _settings_cache:
+        _settings_cache.append(_read_settings(env))
+    return _settings_cache[0]
+
+
+def _read_settings(env) -> Settings:
     def lookup(name: str) -> str | None:
         value = getattr(env, name, None)
         return value if isinstance(value, str) else None
@@ -254,7 +271,8 @@ def _settings(env) -> Settings:
 
 
 def _js_init(status: int, headers: dict[str, str]) -> JsProxy:
-    return _js_object({"status": status, "headers": _js_object(headers)})
+    # One conversion: the converter applies to the nested headers dict too.
+    return _js_object({"status": status, "headers": headers})
 
 
 def _stream_body(chunks) -> JsProxy:
