@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import traceback
 
 from . import envelopes
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
-from .endpoints import audio, chat, describe, embeddings, files, health, images, models, playground, translate
+from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, playground, translate
+from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response
 from .platform import Context, Platform
@@ -29,7 +31,9 @@ ROUTER = Router(
         Route(("GET",), "/v1/images/generations", images.debug_image),
         Route(("GET",), "/file/{key:path}", files.serve_file, public=True),
         Route(("POST",), "/translate", translate.deeplx, auth=require_translate_secret, errors=envelopes.deeplx),
-        Route(("POST",), "/v2/translate", translate.deepl_v2, auth=require_translate_secret, errors=envelopes.deepl),
+        Route(("POST",), "/v2/translate", deepl.translate, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET", "POST"), "/v2/usage", deepl.usage, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET", "POST"), "/v2/languages", deepl.language_list, auth=deepl_secret, errors=envelopes.deepl),
         Route(("POST",), "/ai/run/{model:path}", translate.ai_run, errors=envelopes.cloudflare),
     ]
 )
@@ -66,7 +70,9 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         match = resolve_route(request.method, request.path)
         route = match.route
         if not route.public:
-            (route.auth or require_api_key)(request, settings)
+            checked = (route.auth or require_api_key)(request, settings)
+            if inspect.isawaitable(checked):  # a check that reads the body (DeepL's `auth_key` field)
+                await checked
         response = await route.handler(Context(request, platform), **match.params)
     except ApiError as error:
         response = render_error(request.path, error)

@@ -33,6 +33,11 @@ def _seconds(value: str | None, default: float) -> float:
     return seconds if 0 < seconds <= 900 else default
 
 
+def _count(value: str | None, default: int) -> int:
+    text = (value or "").strip().replace("_", "")
+    return int(text) if text.isdigit() else default
+
+
 def parse_aliases(value: str | None) -> dict[str, str]:
     """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
 
@@ -75,6 +80,8 @@ class Settings:
     image_debug: bool = False
     # How long a Workers AI call (and each pause inside a stream) may take before the client gets 504.
     ai_timeout_seconds: float = 120.0
+    # What DeepL's /v2/usage reports as `character_limit` (DeepL API Free's monthly figure by default).
+    deepl_character_limit: int = 500_000
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -88,4 +95,5 @@ class Settings:
             public_base_url=(lookup("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
             image_debug=_flag(lookup("IMAGE_DEBUG"), False),
             ai_timeout_seconds=_seconds(lookup("AI_TIMEOUT_SECONDS"), 120.0),
+            deepl_character_limit=_count(lookup("DEEPL_CHARACTER_LIMIT"), 500_000),
         )

@@ -197,13 +197,31 @@ def spec() -> dict:
         "/v2/translate": {
             "post": _operation(
                 "DeepL API shape",
-                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 401, 404, 405, 413, 429, 503)},
+                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 403, 404, 405, 413, 429, 503)},
                 body={"required": True, "content": {
                     _JSON: {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, source_lang={"type": "string"}, target_lang={"type": "string"})},
                     "application/x-www-form-urlencoded": {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, target_lang={"type": "string"})},
                 }},
                 security=_TRANSLATE_SECURITY,
             )
+        },
+        "/v2/usage": {
+            method: _operation(
+                "DeepL usage: characters this secret translated today (UTC), against DEEPL_CHARACTER_LIMIT",
+                {**_ok(_JSON, _obj(("character_count", "character_limit"), character_count={"type": "integer"},
+                                   character_limit={"type": "integer"})),
+                 **_errors("DeepLError", 403, 405)},
+                security=_TRANSLATE_SECURITY,
+            )
+            for method in ("get", "post")
+        },
+        "/v2/languages": {
+            method: _operation(
+                "DeepL languages (`type` source or target, in the query or a form body)",
+                {**_ok(_JSON, {"type": "array", "items": _obj(("language", "name"))}), **_errors("DeepLError", 400, 403, 405)},
+                security=_TRANSLATE_SECURITY, parameters=[_query_param("type", "source (default) or target")],
+            )
+            for method in ("get", "post")
         },
         "/ai/run/{model}": {
             "post": _operation(
