@@ -8,7 +8,7 @@ import traceback
 from . import envelopes
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
-from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, playground, translate
+from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, playground, responses, translate
 from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response
@@ -24,6 +24,8 @@ ROUTER = Router(
         Route(("GET",), "/v1/models/{model:path}", models.retrieve_model),
         Route(("POST",), "/v1/chat/completions", chat.chat_completions),
         Route(("POST",), "/v1/embeddings", embeddings.create_embeddings),
+        Route(("POST",), "/v1/completions", responses.create_completion),
+        Route(("POST",), "/v1/responses", responses.create_response),
         Route(("POST",), "/v1/images/generations", images.create_images),
         Route(("POST",), "/v1/audio/transcriptions", audio.transcriptions),
         Route(("POST",), "/v1/audio/translations", audio.translations),

@@ -138,12 +138,46 @@ def spec() -> dict:
                 body=_json_body(_CHAT_REQUEST),
             )
         },
+        "/v1/completions": {
+            "post": _operation(
+                "Legacy prompt completions, answered by the chat pipeline (the prompt is one user message)",
+                {"200": {"description": "a text_completion, or SSE chunks with `stream: true`",
+                         "content": {_JSON: {"schema": _obj(("id", "object", "choices"), object={"const": "text_completion"})},
+                                     "text/event-stream": {"schema": _SSE_EVENT}}},
+                 **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_obj(("prompt",), model={"type": "string"},
+                                     prompt={"anyOf": [{"type": "string", "minLength": 1},
+                                                       {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1}]},
+                                     stream={"type": "boolean"}, max_tokens={"type": "integer", "minimum": 1},
+                                     echo={"type": "boolean"})),
+            )
+        },
+        "/v1/responses": {
+            "post": _operation(
+                "The Responses API (text or message input, instructions, function tools, streaming), answered by the chat pipeline",
+                {"200": {"description": "a response object, or the Responses event stream with `stream: true`",
+                         "content": {_JSON: {"schema": _obj(("id", "object", "status", "output"), object={"const": "response"})},
+                                     "text/event-stream": {"schema": _obj(("data",), event={"type": "string"},
+                                                                           data={"type": "string", "contentMediaType": _JSON})}}},
+                 **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_obj(("input",), model={"type": "string"},
+                                     input={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}, "minItems": 1}]},
+                                     instructions={"type": "string"}, stream={"type": "boolean"},
+                                     max_output_tokens={"type": "integer", "minimum": 1},
+                                     tools={"type": "array", "items": {"type": "object"}},
+                                     previous_response_id={"type": "string"})),
+            )
+        },
         "/v1/embeddings": {
             "post": _operation(
                 "Embeddings",
                 {**_ok(_JSON, _obj(("object", "data", "model", "usage"), data={"type": "array"})), **_errors("OpenAIError", *_AI_ERRORS)},
-                body=_json_body(_obj(("input",), model={"type": "string"}, input=_DEEPL_TEXTS,
-                                     encoding_format={"type": "string", "enum": ["float", "base64"]})),
+                body=_json_body(_obj(("input",), model={"type": "string"},
+                                     input={"anyOf": [*_DEEPL_TEXTS["anyOf"],
+                                                      {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+                                                      {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}, "minItems": 1}]},
+                                     encoding_format={"type": "string", "enum": ["float", "base64"]},
+                                     dimensions={"type": "integer", "minimum": 1})),
             )
         },
         "/v1/images/generations": {
