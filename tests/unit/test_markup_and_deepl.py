@@ -54,7 +54,7 @@ def test_ignore_tags_and_newline_modes():
     xml = markup.Options(tags="xml", ignore_tags=frozenset({"x"}))
     assert render("Hello <x>Good morning</x> world", xml) == "HELLO <x>Good morning</x> Welt"
     assert render("Good\nmorning", markup.Options(split_on_newlines=False)) == "Guten Morgen"
-    assert render("Good\nmorning", markup.PLAIN) == "GOOD\nMORNING"
+    assert render("Good\nmorning", markup.PLAIN) == "GOOD\nMorgen"
 
 
 def test_preserve_formatting_keeps_case_and_final_punctuation():
