@@ -178,3 +178,11 @@ def test_token_ids_decode_and_bad_ids_are_400():
     with pytest.raises(ApiError) as caught:
         tokens.decode_tokens([100300], "input")
     assert caught.value.param == "input"
+
+
+def test_deepl_character_limit_setting():
+    from gateway.config import Settings
+
+    assert Settings.from_lookup(lambda name: None).deepl_character_limit == 500_000
+    assert Settings.from_lookup({"DEEPL_CHARACTER_LIMIT": "1_000_000"}.get).deepl_character_limit == 1_000_000
+    assert Settings.from_lookup({"DEEPL_CHARACTER_LIMIT": "lots"}.get).deepl_character_limit == 500_000
