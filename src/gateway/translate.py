@@ -1,9 +1,9 @@
 """Translating texts with m2m100: segmenting, detecting, deduplicating, reassembling.
 
 m2m100 translates one text per call and mangles line breaks and markup, so each
-text is cut into segments (its lines, and with tag handling the runs of text
-between tags); only the segments go to the model and everything else is kept as
-it was. The model accepts a batch of requests only through the asynchronous
+text is cut into sentences (its lines, and with tag handling the runs of text and
+inline tags between block tags: see `markup`); only the sentences go to the model
+and everything else is kept as it was. The model accepts a batch of requests only through the asynchronous
 Batch API (it queues them and answers with an id to poll later), which a
 synchronous translate call cannot wait for; so the gateway makes one call per
 distinct segment, a few at a time, and never translates the same segment twice.
@@ -12,7 +12,6 @@ distinct segment, a few at a time, and never translates the same segment twice.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
