@@ -53,6 +53,15 @@ function pythonModules(srcDir) {
   return modules;
 }
 
+// The emulator's source with `import ... from "./<validator>"` replaced by that module's own source
+// (Miniflare refuses a wrapped binding made of several modules).
+export function inlineImport(file, imported) {
+  const source = fs.readFileSync(file, "utf8");
+  const line = new RegExp(`^import \\{[^}]*\\} from "\\./${path.basename(imported).replace(".", "\\.")}";$`, "m");
+  if (!line.test(source)) throw new Error(`${file} does not import ${path.basename(imported)}`);
+  return source.replace(line, () => fs.readFileSync(imported, "utf8"));
+}
+
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
 const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD"];
 
@@ -114,7 +123,8 @@ export function localConfig(env = process.env) {
       {
         name: "workers-ai-emulator",
         modulesRoot: path.dirname(emulator),
-        modules: [emulator, validator].map((file) => ({ type: "ESModule", path: file, contents: fs.readFileSync(file, "utf8") })),
+        // A wrapped binding must be one module: the validator is inlined where the emulator imports it.
+        modules: [{ type: "ESModule", path: emulator, contents: inlineImport(emulator, validator) }],
       },
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]
