@@ -100,7 +100,8 @@ class Country(BaseModel):
     population: int | None
 
 
-@pytest.mark.parametrize("model", ["gpt-4o", "@cf/qwen/qwen3-30b-a3b-fp8", "@cf/openai/gpt-oss-120b", "@cf/zai-org/glm-4.7-flash"])
+@pytest.mark.parametrize("model", ["gpt-4o", "@cf/qwen/qwen3-30b-a3b-fp8", "@cf/openai/gpt-oss-120b", "@cf/zai-org/glm-4.7-flash",
+                                   "@cf/mistralai/mistral-small-3.1-24b-instruct", "@cf/meta/llama-4-scout-17b-16e-instruct"])
 def test_parse_with_a_pydantic_model(client, model):
     completion = client.chat.completions.parse(model=model, messages=[{"role": "user", "content": "Tell me about India."}],
                                                response_format=Country)
