@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform as python_platform
-import sys
 
 from .. import __version__
 from ..http import json_response
@@ -22,8 +21,6 @@ async def health(ctx: Context):
             "bindings": {name: name in settings.bindings for name in ("AI", "IMAGES")},
             "auth": {"api_keys_configured": bool(settings.api_keys)},
             "python_heap_mib": round(ctx.platform.python_heap_bytes() / 1048576, 1) if ctx.platform.python_heap_bytes else None,
-            # Live allocations: the heap above only ever grows and has slack; this shows a leak early.
-            "python_allocated_blocks": sys.getallocatedblocks(),
         },
         headers={"Cache-Control": "no-store"},
     )
