@@ -75,6 +75,9 @@ class Settings:
     image_debug: bool = False
     # How long a Workers AI call (and each pause inside a stream) may take before the client gets 504.
     ai_timeout_seconds: float = 120.0
+    # Hand a model's stream to the client untouched when it already is what the gateway would
+    # send (chat.passthrough_safe); "false" re-frames every stream in Python.
+    stream_passthrough: bool = True
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -88,4 +91,5 @@ class Settings:
             public_base_url=(lookup("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
             image_debug=_flag(lookup("IMAGE_DEBUG"), False),
             ai_timeout_seconds=_seconds(lookup("AI_TIMEOUT_SECONDS"), 120.0),
+            stream_passthrough=_flag(lookup("STREAM_PASSTHROUGH"), True),
         )

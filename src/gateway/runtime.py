@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import time
 
 import js
-from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
+from pyodide.ffi import JsException, JsProxy, create_once_callable, create_proxy, to_js
 
 from .app import handle
 from .config import Settings
 from .errors import UpstreamError, bad_request
-from .http import Form, Headers, PassthroughResponse, Request, Response, StreamResponse
+from .http import Form, Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse
 from .platform import FetchError, Platform, StorageError, StoredObject
 
 _BINDING_NAMES = ("AI", "IMAGES")
@@ -294,9 +295,96 @@ def _stream_body(chunks) -> JsProxy:
     return pipe.readable
 
 
+_PIPE_OPTIONS: list = []
+
+
+def _pipe_options() -> JsProxy:
+    # preventAbort: a source that errors must not error the response before the relay's error event.
+    if not _PIPE_OPTIONS:
+        _PIPE_OPTIONS.append(_js_object({"preventAbort": True}))
+    return _PIPE_OPTIONS[0]
+
+
+def _relay_body(source: JsProxy, relay, idle_seconds: float) -> JsProxy:
+    """The model's stream piped through a JS TransformStream whose `transform` is `relay.feed`:
+    one Python call per read of the source (all the events that read delivered), one enqueue of
+    the answer, no await per chunk. A read the relay sends on unchanged is enqueued as the
+    source's own Uint8Array. The idle timeout is one watchdog timer per stream, re-armed only
+    when it fires (not a timer per chunk): it compares the time of the last read."""
+    state = {"controller": None, "last": time.monotonic(), "timer": None, "done": False}
+    proxies: list = []
+
+    def release():
+        for proxy in proxies:
+            proxy.destroy()
+        proxies.clear()
+
+    def close(controller, text: str, *, terminate: bool) -> None:
+        if state["done"]:
+            return
+        state["done"] = True
+        if state["timer"] is not None:
+            js.clearTimeout(state["timer"])
+            state["timer"] = None
+        try:
+            if text:
+                controller.enqueue(to_js(text.encode()))
+            if terminate:
+                controller.terminate()  # the pipe then cancels the source
+        except JsException:
+            pass  # the client is gone
+        # Released now: after the response ends, the runtime may never call anything of this
+        # request again (the pipe's promise included), so a later release would never happen.
+        release()
+
+    def start(controller):
+        state["controller"] = controller
+
+    def transform(data, controller):
+        state["last"] = time.monotonic()
+        try:
+            raw = data.to_bytes()
+            text = relay.feed(raw)
+            if relay.finished and not relay.closed:
+                text += relay.end()  # [DONE] or a stop string: nothing more is wanted
+            if text:
+                out = text.encode()
+                controller.enqueue(data if out == raw else to_js(out))
+            if relay.closed:
+                close(controller, "", terminate=True)
+        except Exception as exc:  # noqa: BLE001 - a broken relay must still end the stream visibly
+            close(controller, relay.fail(f"{type(exc).__name__}: {exc}"), terminate=True)
+
+    def flush(controller):
+        close(controller, relay.end(), terminate=False)
+
+    def source_failed(reason):
+        close(state["controller"], relay.fail(f"the model's stream failed: {reason}"), terminate=True)
+
+    def watch():
+        state["timer"] = None
+        if state["done"]:
+            return
+        silent = time.monotonic() - state["last"]
+        if silent >= idle_seconds * 0.999:
+            close(state["controller"], relay.fail(f"the stream was silent for {idle_seconds:g}s"), terminate=True)
+        else:
+            state["timer"] = js.setTimeout(proxies[4], (idle_seconds - silent) * 1000)
+
+    proxies.extend(create_proxy(f) for f in (start, transform, flush, source_failed, watch))
+    pipe = js.TransformStream.new(_js_object({"start": proxies[0], "transform": proxies[1], "flush": proxies[2]}))
+    # The pipe rejects when the source fails (or after the relay ended the stream, when
+    # source_failed is already released and calling it throws: Boolean swallows that).
+    source.pipeTo(pipe.writable, _pipe_options()).catch(proxies[3]).catch(js.Boolean)
+    state["timer"] = js.setTimeout(proxies[4], idle_seconds * 1000)
+    return pipe.readable
+
+
 def _js_response(response) -> JsProxy:
     if isinstance(response, StreamResponse):
         body = _stream_body(response.chunks)
+    elif isinstance(response, RelayResponse):
+        body = _relay_body(_unwrap(response.source.handle), response.relay, response.idle_seconds)
     elif isinstance(response, PassthroughResponse):
         body = _unwrap(response.body)
     elif isinstance(response, Response):
