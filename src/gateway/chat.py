@@ -8,6 +8,7 @@ turned into `chat.completion` objects and `chat.completion.chunk` streams.
 from __future__ import annotations
 
 import json
+import json.encoder as json_encoder
 import math
 import secrets
 from dataclasses import dataclass, field
@@ -316,6 +317,11 @@ def _split(text: str) -> list[str]:
     return [text[i : i + MAX_DELTA_CHARS] for i in range(0, len(text), MAX_DELTA_CHARS)] or [""]
 
 
+# One encoder for every chunk (json.dumps with arguments builds a new one per call).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_json_str = json_encoder.encode_basestring  # a str as JSON, exactly as _COMPACT writes it
+_CONTENT_SUFFIX = '},"logprobs":null,"finish_reason":null}]}\n\n'
+
 # The delta fields an OpenAI-shaped event may carry and still be relayed byte for byte.
 _VERBATIM_DELTA_KEYS = frozenset(("role", "content", "tool_calls", "reasoning_content"))
 
@@ -347,6 +353,8 @@ class ChatStreamRelay:
         self.closed = False  # the last event was produced: feed/end/fail return nothing more
         self._parser = SseParser()
         self._stop = StopFilter(request.stop)
+        self._stops = bool(request.stop)
+        self._prefix_text: str | None = None
         self._started = False
         self._finish_sent = False
         self._produced: list[str] = []
@@ -424,14 +432,22 @@ class ChatStreamRelay:
 
     # --- one event ----------------------------------------------------------------------------
 
+    def _prefix(self) -> str:
+        # Everything of a chunk before its delta, made once: the bytes are json.dumps's (compact,
+        # keys in this order), without a JSON encoder per chunk.
+        if self._prefix_text is None:
+            self._prefix_text = (
+                'data: {"id":' + _json_str(self.completion_id) + ',"object":"chat.completion.chunk","created":'
+                + _COMPACT.encode(self.created) + ',"model":' + _json_str(self.model_id) + ',"choices":[{"index":0,"delta":'
+            )
+        return self._prefix_text
+
     def _chunk(self, delta: dict, finish_reason=None) -> str:
-        return encode_event({
-            "id": self.completion_id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model_id,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-        })
+        finish = "null" if finish_reason is None else _COMPACT.encode(finish_reason)
+        return self._prefix() + _COMPACT.encode(delta) + ',"logprobs":null,"finish_reason":' + finish + "}]}\n\n"
+
+    def _content_chunk(self, piece: str) -> str:
+        return self._prefix() + '{"content":' + _json_str(piece) + _CONTENT_SUFFIX
 
     def _begin(self, out: list[str]) -> None:
         # Older models' streams start with the role, as OpenAI's do; OpenAI-shaped ones bring their own.
@@ -440,10 +456,14 @@ class ChatStreamRelay:
             out.append(self._chunk({"role": "assistant", "content": ""}))
 
     def _text(self, text: str, out: list[str]) -> None:
+        if not self._stops and len(text) <= MAX_DELTA_CHARS:
+            self._produced.append(text)
+            out.append(self._content_chunk(text))
+            return
         for piece in _split(self._stop.feed(text)):
             if piece:
                 self._produced.append(piece)
-                out.append(self._chunk({"content": piece}))
+                out.append(self._content_chunk(piece))
 
     def _event(self, payload: str, out: list[str]) -> None:
         if payload == DONE or payload.strip() == DONE:
@@ -462,12 +482,16 @@ class ChatStreamRelay:
         if isinstance(choices, list):
             self._openai_event(event, choices, payload, out)
         else:
-            self._begin(out)
-            self._usage_raw = event.get("usage") or self._usage_raw
-            calls = _tool_calls_openai(event.get("tool_calls"))
-            for call in calls:
-                out.append(self._chunk({"tool_calls": [{"index": len(self._tool_calls), **call}]}))
-                self._tool_calls.append(call)
+            if not self._started:
+                self._begin(out)
+            usage = event.get("usage")
+            if usage:
+                self._usage_raw = usage
+            raw_calls = event.get("tool_calls")
+            if raw_calls:
+                for call in _tool_calls_openai(raw_calls):
+                    out.append(self._chunk({"tool_calls": [{"index": len(self._tool_calls), **call}]}))
+                    self._tool_calls.append(call)
             text = event.get("response")
             if isinstance(text, str) and text:
                 self._text(text, out)
@@ -497,8 +521,9 @@ class ChatStreamRelay:
             self._started = True
             if isinstance(event.get("id"), str):
                 self.completion_id = event["id"]
-            if isinstance(event.get("created"), int):
+            if isinstance(event.get("created"), int) and not isinstance(event["created"], bool):
                 self.created = event["created"]
+            self._prefix_text = None
         self._usage_raw = event.get("usage") or self._usage_raw
         if self._verbatim(event, choices):
             out.append(f"data: {payload}\n\n")
