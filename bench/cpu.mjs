@@ -6,7 +6,8 @@
 //   node bench/cpu.mjs --runtime production  wrangler's workerd with wrangler.toml's date (Pyodide 314),
 //                                            when scripts/local/runtimes.mjs (issue 13) is present
 //   options: --seconds S (per endpoint step, default 2), --streams K (streams per variant, default 15),
-//            --quick, --no-write
+//            --baseline DIR (also run the gateway from DIR/src, e.g. an older commit's
+//            `git archive <commit> src | tar -x -C DIR`, as "Python before"), --quick, --no-write
 //
 // CPU is what the workerd process spends (utime + stime from /proc, all threads) over a run of
 // requests made one after another, divided by the requests: the worker's own CPU plus workerd's
@@ -30,6 +31,7 @@ const QUICK = argv.includes("--quick");
 const RUNTIME = option("--runtime", process.env.GATEWAY_RUNTIME || "legacy");
 const SECONDS = Number(option("--seconds", QUICK ? 0.7 : 2));
 const STREAMS = Number(option("--streams", QUICK ? 5 : 15));
+const BASELINE = option("--baseline", null);
 const KEY = "sk-bench";
 const HOST = "127.0.0.1";
 const now = () => performance.now();
@@ -87,6 +89,7 @@ const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(val
 const median = (values) => percentile(values, 50);
 const round = (x, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
 
+const KINDS = BASELINE ? ["js", "base", "py"] : ["js", "py"];
 const LEGACY_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
 const OPENAI_MODEL = "@cf/openai/gpt-oss-20b";
 
@@ -116,6 +119,7 @@ const ENDPOINTS = {
 
 // Stream variants: [label, worker, model, extra body fields, expected X-Stream-Relay (Python only)].
 const STREAM_VARIANTS = [
+  ...(BASELINE ? [["Python before (baseline): read/write pump (older model's `response` events)", "base", LEGACY_MODEL, {}, null]] : []),
   ["JS: transform (older model's `response` events)", "js", LEGACY_MODEL, {}, null],
   ["JS: pass-through (OpenAI-shaped model)", "js", OPENAI_MODEL, {}, null],
   ["Python: transform (older model's `response` events)", "py", LEGACY_MODEL, {}, "transform"],
@@ -213,6 +217,19 @@ async function startInstance() {
     modules: [{ type: "PythonModule", path: emptyFile, contents: emptySource }, ...sdk.map((m) => ({ ...m, path: path.join(path.dirname(emptyFile), path.relative(gateway.modulesRoot, m.path)) }))],
     compatibilityDate: gateway.compatibilityDate, compatibilityFlags: gateway.compatibilityFlags, bindings: { API_KEYS: KEY }, wrappedBindings: ai, unsafeDirectSockets: direct,
   });
+  if (BASELINE) {
+    // The same worker with the baseline's Python modules (same names, so the same imports).
+    const srcDir = path.join(path.resolve(BASELINE), "src");
+    const files = [];
+    const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? e.name !== "__pycache__" && walk(path.join(dir, e.name)) : e.name.endsWith(".py") && files.push(path.join(dir, e.name))));
+    walk(srcDir);
+    const main = path.join(srcDir, path.relative(gateway.modulesRoot, gateway.modules[0].path));
+    files.sort((a, b) => (a === main ? -1 : b === main ? 1 : 0));
+    workers.push({
+      ...workers[0], name: "bench-py-baseline", modulesRoot: srcDir,
+      modules: [...files.map((f) => ({ type: "PythonModule", path: f, contents: fs.readFileSync(f, "utf8") })), ...gateway.modules.filter((m) => m.path.includes("python_modules")).map((m) => ({ ...m, path: path.join(srcDir, path.relative(gateway.modulesRoot, m.path)) }))],
+    });
+  }
   workers.push(aiBindingModule());
   const before = new Set(workerdPids());
   const mf = new Miniflare({ ...base, workers });
@@ -222,6 +239,7 @@ async function startInstance() {
     js: (await mf.unsafeGetDirectURL("bench-js")).href,
     empty: (await mf.unsafeGetDirectURL("bench-py-empty")).href,
   };
+  if (BASELINE) urls.base = (await mf.unsafeGetDirectURL("bench-py-baseline")).href;
   const pid = workerdPids().find((p) => !before.has(p));
   return { mf, urls, pid, dispose: async () => { await mf.dispose(); fs.rmSync(stateDir, { recursive: true, force: true }); } };
 }
@@ -232,15 +250,18 @@ function tables(r) {
   const lines = [];
   const ratio = (a, b) => (a && b ? round(a / b, 2) : null);
   lines.push(`### CPU per request, non-streamed (${r.runtime} runtime; concurrency 1, ${SECONDS} s per step, median of ${r.rounds} rounds)`, "");
-  lines.push("| endpoint | JS p50 ms | Python p50 ms | empty Python handler p50 ms | **Python ÷ empty** | JS CPU ms/req | Python CPU ms/req | empty handler CPU ms/req | Python CPU ÷ JS |");
-  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  const b = BASELINE ? " Python before p50 ms |" : "";
+  const bc = BASELINE ? " Python before CPU ms/req |" : "";
+  lines.push(`| endpoint | JS p50 ms |${b} Python p50 ms | empty Python handler p50 ms | **Python ÷ empty** | JS CPU ms/req |${bc} Python CPU ms/req | empty handler CPU ms/req | Python CPU ÷ JS |`);
+  lines.push(`| --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- |`);
   for (const [name, e] of Object.entries(r.endpoints)) {
-    lines.push(`| ${ENDPOINTS[name].label} | ${e.js.p50_ms} | ${e.py.p50_ms} | ${r.empty.p50_ms} | **${ratio(e.py.p50_ms, r.empty.p50_ms)}** | ${e.js.cpu_ms_per_request} | ${e.py.cpu_ms_per_request} | ${r.empty.cpu_ms_per_request} | ${ratio(e.py.cpu_ms_per_request, e.js.cpu_ms_per_request)} |`);
+    const bp = BASELINE ? ` ${e.base.p50_ms} |` : "", bcp = BASELINE ? ` ${e.base.cpu_ms_per_request} |` : "";
+    lines.push(`| ${ENDPOINTS[name].label} | ${e.js.p50_ms} |${bp} ${e.py.p50_ms} | ${r.empty.p50_ms} | **${ratio(e.py.p50_ms, r.empty.p50_ms)}** | ${e.js.cpu_ms_per_request} |${bcp} ${e.py.cpu_ms_per_request} | ${r.empty.cpu_ms_per_request} | ${ratio(e.py.cpu_ms_per_request, e.js.cpu_ms_per_request)} |`);
   }
   lines.push("", `### CPU of streamed answers (${r.runtime} runtime; ${STREAMS} streams per size and variant, one at a time, median of ${r.rounds} rounds)`, "");
   lines.push("| variant | CPU of a 20-token stream ms | **CPU of a 500-token stream ms** | **CPU per chunk µs** | per chunk ÷ JS transform | wall time of a 500-token stream ms |");
   lines.push("| --- | --- | --- | --- | --- | --- |");
-  const jsChunk = r.streams[STREAM_VARIANTS[0][0]].per_chunk_us;
+  const jsChunk = r.streams[STREAM_VARIANTS.find((v) => v[1] === "js")[0]].per_chunk_us;
   for (const [label] of STREAM_VARIANTS) {
     const s = r.streams[label];
     lines.push(`| ${label} | ${s.cpu_20_ms} | **${s.cpu_500_ms}** | **${s.per_chunk_us}** | ${ratio(s.per_chunk_us, jsChunk)} | ${s.wall_500_ms} |`);
@@ -255,10 +276,13 @@ async function main() {
   const rounds = QUICK ? 1 : 3;
   const raw = { endpoints: {}, empty: [], streams: {} };
   try {
+    // Warm every worker and path first (imports, first-call costs), so round 1 measures warm code too.
+    for (const endpoint of Object.values(ENDPOINTS)) for (const kind of KINDS) await endpointRun(instance.urls[kind], endpoint, QUICK ? 0.5 : 1.5, instance.pid);
+    await endpointRun(instance.urls.empty, { path: "/", headers: {}, body: ENDPOINTS.chat.body }, 0.5, instance.pid);
     for (let round_ = 0; round_ < rounds; round_++) {
       for (const [name, endpoint] of Object.entries(ENDPOINTS)) {
-        raw.endpoints[name] ??= { js: [], py: [] };
-        for (const kind of ["js", "py"]) raw.endpoints[name][kind].push(await endpointRun(instance.urls[kind], endpoint, SECONDS, instance.pid));
+        raw.endpoints[name] ??= {};
+        for (const kind of KINDS) (raw.endpoints[name][kind] ??= []).push(await endpointRun(instance.urls[kind], endpoint, SECONDS, instance.pid));
       }
       raw.empty.push(await endpointRun(instance.urls.empty, { path: "/", headers: {}, body: ENDPOINTS.chat.body, check: (r) => r.status === 200 }, SECONDS, instance.pid));
       for (const [label, kind, model, extra, relay] of STREAM_VARIANTS) {
@@ -279,7 +303,7 @@ async function main() {
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, load_average: os.loadavg().map((x) => round(x, 2)), node: process.version },
     rounds,
     raw,
-    endpoints: Object.fromEntries(Object.entries(raw.endpoints).map(([name, e]) => [name, Object.fromEntries(["js", "py"].map((k) => [k, { p50_ms: med(e[k], "p50_ms"), cpu_ms_per_request: med(e[k], "cpu_ms_per_request") }]))])),
+    endpoints: Object.fromEntries(Object.entries(raw.endpoints).map(([name, e]) => [name, Object.fromEntries(KINDS.map((k) => [k, { p50_ms: med(e[k], "p50_ms"), cpu_ms_per_request: med(e[k], "cpu_ms_per_request") }]))])),
     empty: { p50_ms: med(raw.empty, "p50_ms"), cpu_ms_per_request: med(raw.empty, "cpu_ms_per_request") },
     streams: Object.fromEntries(Object.entries(raw.streams).map(([label, runs]) => [label, {
       cpu_20_ms: round(median(runs.map((x) => x.small.cpu_ms)), 2),

@@ -159,8 +159,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# One encoder for every response (json.dumps with arguments builds a new one per call).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    body = _COMPACT.encode(data)
     return Response(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 

@@ -21,7 +21,7 @@ from .app import handle
 from .config import Settings
 from .errors import UpstreamError, bad_request
 from .http import Form, Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse
-from .platform import FetchError, Platform, StorageError, StoredObject
+from .platform import FetchError, JsonText, Platform, StorageError, StoredObject
 
 _BINDING_NAMES = ("AI", "IMAGES")
 _AI_ERROR_CODE = re.compile(r"\b(\d{4})\b")
@@ -39,6 +39,8 @@ def _js_object(value: dict) -> JsProxy:
 
 def _unwrap(value):
     """The JS object behind an SDK wrapper (modern runtime), or the value itself."""
+    if isinstance(value, JsProxy):
+        return value  # already the JS object (legacy runtime): no property lookups across the FFI
     for attr in ("js_object", "_binding", "_env"):
         inner = getattr(value, attr, None) if not isinstance(value, (str, bytes, int, float)) else None
         if inner is not None:
@@ -82,7 +84,7 @@ class WorkersAi:
     def __init__(self, binding: JsProxy):
         self._binding = binding
 
-    async def run(self, model: str, inputs: dict, options: dict | None = None):
+    async def run(self, model: str, inputs: dict, options: dict | None = None, *, json_items: str | None = None):
         try:
             if options:
                 result = await self._binding.run(model, _js_object(inputs), _js_object(options))
@@ -96,8 +98,26 @@ class WorkersAi:
         if _is_readable_stream(result):
             return JsReadableStream(result)
         if isinstance(result, JsProxy):
+            if json_items:
+                return _with_json_items(result, json_items)
             return result.to_py()
         return result
+
+
+def _with_json_items(result: JsProxy, key: str):
+    """result.to_py(), except that the items of the array at `key` come as JsonText made by
+    JSON.stringify (one JS call for all), not as Python lists of floats."""
+    items = getattr(result, key, None)
+    if not (isinstance(items, JsProxy) and js.Array.isArray(items)):
+        return result.to_py()
+    out = {}
+    for name in js.Object.keys(result):
+        if name != key:
+            value = getattr(result, name)
+            out[name] = value.to_py() if isinstance(value, JsProxy) else value
+    # map passes (item, index, array): JSON.stringify ignores a number replacer and an array space.
+    out[key] = [JsonText(text) for text in items.map(js.JSON.stringify).to_py()]
+    return out
 
 
 def _is_null(value) -> bool:
@@ -246,9 +266,33 @@ class JsBody:
         return Form(fields, files)
 
 
+class JsHeaders(Headers):
+    """The request's headers, each read from the JS Headers object when the core first asks for
+    it: a request needs four or five (authorization, content-type, content-length, origin), and
+    copying all of them pair by pair cost ~20 µs of FFI crossings."""
+
+    def __init__(self, handle: JsProxy):
+        self._handle = handle
+        self._cache: dict[str, str | None] = {}
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        key = name.lower()
+        try:
+            value = self._cache[key]
+        except KeyError:
+            value = self._handle.get(key)
+            value = self._cache[key] = None if _is_null(value) else value
+        return default if value is None else value
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def items(self):
+        return [(pair[0], pair[1]) for pair in self._handle.entries()]
+
+
 def _core_request(js_request: JsProxy) -> Request:
-    headers = Headers([(pair[0], pair[1]) for pair in js_request.headers.entries()])
-    return Request(js_request.method, js_request.url, headers, JsBody(js_request))
+    return Request(js_request.method, js_request.url, JsHeaders(js_request.headers), JsBody(js_request))
 
 
 _settings_cache: list[Settings] = []
@@ -452,11 +496,12 @@ async def serve(request, env, runtime: str) -> JsProxy:
     _install_clearable_timers(asyncio.get_running_loop())
     js_request = _unwrap(request)
     env = _unwrap(env)
+    ai, images = getattr(env, "AI", None), getattr(env, "IMAGES", None)
     platform = Platform(
         runtime=runtime,
         settings=_settings(env),
-        ai=WorkersAi(env.AI) if getattr(env, "AI", None) is not None else None,
-        storage=R2Storage(env.IMAGES) if getattr(env, "IMAGES", None) is not None else None,
+        ai=WorkersAi(ai) if ai is not None else None,
+        storage=R2Storage(images) if images is not None else None,
         fetcher=JsFetcher(),
         python_heap_bytes=_python_heap_bytes,
     )

@@ -102,3 +102,20 @@ def test_error_event_in_the_middle_of_a_read_cuts_the_stream_there():
     relay = ChatStreamRelay(parse({}, LLAMA), created=1)
     out = relay.feed(b'data: {"response":"ok"}\n\ndata: {"error":"boom"}\n\ndata: {"response":"never"}\n\n')
     assert "never" not in out and "stream_interrupted" in out and relay.closed
+
+
+def test_embeddings_json_text_is_what_json_response_writes():
+    """Issue 18: vectors the runtime hands over as JSON text (never Python floats) give the same bytes."""
+    from gateway import embeddings
+    from gateway.http import json_response
+    from gateway.platform import JsonText
+
+    model = BY_ID["@cf/baai/bge-m3"]
+    vectors = [[0.5, -1.25, 3.0e-5], [1.0, 2.5, -0.125]]
+    texts = ["hello", "world é"]
+    expected = json_response(embeddings.response(vectors, texts, model, "float")).body
+    as_text = [JsonText(json.dumps(v, separators=(",", ":"))) for v in vectors]
+    assert embeddings.response_json(vectors, texts, model, "float") == expected
+    assert embeddings.response_json(as_text, texts, model, "float") == expected
+    base64_expected = json_response(embeddings.response(vectors, texts, model, "base64")).body
+    assert embeddings.response_json(as_text, texts, model, "base64") == base64_expected
