@@ -501,6 +501,35 @@ def _install_clearable_timers(loop) -> None:
     loop._gateway_timers = True
 
 
+def _install_microtask_call_soon(loop) -> None:
+    """call_soon through a JS microtask instead of WebLoop's setTimeout(0): every `await` of a JS
+    promise and every task step is a call_soon, and each setTimeout(0) went once round workerd's
+    event loop (a timer, then I/O) before Python resumed; a microtask runs as soon as the current
+    JS turn ends. FIFO like call_soon. Nothing in the gateway polls with `sleep(0)`, the one
+    pattern a microtask loop could starve I/O with."""
+    if getattr(loop, "_gateway_microtasks", False):
+        return
+    queue_microtask = getattr(js, "queueMicrotask", None)
+    if queue_microtask is None:
+        return
+    before_callback = [getattr(loop, name) for name in ("_install_running_loop", "_install_asyncgen_hooks") if hasattr(loop, name)]
+
+    def call_soon(callback, *args, context=None):
+        handle = asyncio.Handle(callback, args, loop, context=context)
+
+        def fire():
+            for prepare in before_callback:
+                prepare()
+            if not handle.cancelled():
+                handle._run()
+
+        queue_microtask(create_once_callable(fire))
+        return handle
+
+    loop.call_soon = call_soon
+    loop._gateway_microtasks = True
+
+
 def _python_heap_bytes() -> int:
     import pyodide_js  # the Pyodide module object: its HEAP8 spans all of WebAssembly memory
 
@@ -509,6 +538,7 @@ def _python_heap_bytes() -> int:
 
 async def serve(request, env, runtime: str) -> JsProxy:
     _install_clearable_timers(asyncio.get_running_loop())
+    _install_microtask_call_soon(asyncio.get_running_loop())
     js_request = _unwrap(request)
     env = _unwrap(env)
     ai, images = getattr(env, "AI", None), getattr(env, "IMAGES", None)
