@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterable, AsyncIterator
 
 from .catalog import Model
-from .errors import UpstreamError, bad_request
+from .errors import QueuedError, UpstreamError, bad_request
 from .sse import DONE, SseParser, encode_event
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -109,6 +109,8 @@ class ChatRequest:
     include_usage: bool = False
     stop: list[str] = field(default_factory=list)
     max_tokens: int | None = None
+    # Tool-call ids rewritten for the model's contract → the client's own (chat_contract).
+    ids_back: dict = field(default_factory=dict)
 
     @classmethod
     def parse(cls, body: dict, model: Model) -> "ChatRequest":
@@ -273,10 +275,16 @@ def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
         raise UpstreamError(f"unexpected result type {type(result).__name__}")
     reported = None
     reasoning = None
+    if isinstance(result.get("request_id"), str) and not result.get("choices") and "response" not in result:
+        # Workers AI queued the call (its async answer) instead of answering it.
+        raise QueuedError(f"the model queued the request (async request_id {result['request_id']}) instead of answering")
     if isinstance(result.get("choices"), list) and result["choices"]:
         choice = result["choices"][0]
         message = choice.get("message") or {}
         content = message.get("content")
+        if content is None and isinstance(choice.get("text"), str):
+            # The `text_completion` output variant (qwen3): choices[0].text.
+            content = choice["text"]
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         raw_calls = message.get("tool_calls")
         reported = choice.get("finish_reason")
@@ -513,6 +521,8 @@ class ChatStreamRelay:
             calls = delta.get("tool_calls")
             if calls is not None and not (isinstance(calls, list) and all(isinstance(c, dict) and "index" in c for c in calls)):
                 return False
+            if calls and self.request.ids_back and any(c.get("id") in self.request.ids_back for c in calls):
+                return False  # tool-call ids go back to the client's own
         return True
 
     def _openai_event(self, event: dict, choices: list, payload: str, out: list[str]) -> None:
@@ -546,10 +556,14 @@ class ChatStreamRelay:
             if reasoning:
                 out.append(self._chunk({"reasoning_content": reasoning}))
             text, calls = delta.get("content"), delta.get("tool_calls")
+            if text is None and isinstance(choice.get("text"), str):
+                text = choice["text"]  # text_completion chunks
             if calls:
                 for call in calls:
                     index = call.get("index", len(self._tool_calls))
                     call_out = {k: v for k, v in call.items() if k in ("id", "type", "function")}
+                    if call_out.get("id") in self.request.ids_back:
+                        call_out["id"] = self.request.ids_back[call_out["id"]]
                     self._tool_calls.append(call_out)
                     out.append(self._chunk({"tool_calls": [{"index": index, **call_out}]}))
             if text:
@@ -560,8 +574,10 @@ def passthrough_safe(request: ChatRequest) -> bool:
     """Whether the model's own stream is what `ChatStreamRelay` would send for this request, byte
     for byte, so the runtime may hand it to the client with no Python per chunk: the catalog says
     the model streams OpenAI chunks that name it by its id (`stream="openai"`), no stop string is
-    to be cut, and the client did not ask for usage in its own chunk."""
-    return request.model.limits.get("stream") == "openai" and not request.stop and not request.include_usage
+    to be cut, the client did not ask for usage in its own chunk, and no tool-call id has to be
+    given back as the client sent it (chat_contract)."""
+    return (request.model.limits.get("stream") == "openai" and not request.stop and not request.include_usage
+            and not request.ids_back)
 
 
 async def completion_chunks(source: AsyncIterable[bytes], request: ChatRequest, *, created: int) -> AsyncIterator[str]:
