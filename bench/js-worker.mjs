@@ -49,7 +49,7 @@ function bearer(request) {
 }
 
 // The models whose streams are already OpenAI chunks (the catalog's stream="openai").
-const OPENAI_STREAMS = /gpt-oss|glm-4|qwen3-30b|gemma-4/;
+const OPENAI_STREAMS = /gpt-oss|glm-4|gemma-4/;
 
 function model(name, kind) {
   if (!name) return DEFAULTS[kind];

@@ -66,7 +66,7 @@ MODELS: tuple[Model, ...] = (
     _m("@cf/zai-org/glm-4.7-flash", CHAT, "tools", stream="openai"),
     _m("@cf/google/gemma-4-26b-a4b-it", CHAT, "tools", "vision", stream="openai"),
     _m("@cf/google/gemma-3-12b-it", CHAT, "vision"),
-    _m("@cf/qwen/qwen3-30b-a3b-fp8", CHAT, "tools", stream="openai"),
+    _m("@cf/qwen/qwen3-30b-a3b-fp8", CHAT, "tools"),  # streams text_completion chunks too: re-framed
     _m("@cf/qwen/qwq-32b", CHAT),
     _m("@cf/qwen/qwen2.5-coder-32b-instruct", CHAT),
     _m("@cf/mistralai/mistral-small-3.1-24b-instruct", CHAT, "tools", "vision"),
