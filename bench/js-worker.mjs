@@ -48,6 +48,9 @@ function bearer(request) {
   return scheme && scheme.toLowerCase() === "bearer" ? value : null;
 }
 
+// The models whose streams are already OpenAI chunks (the catalog's stream="openai").
+const OPENAI_STREAMS = /gpt-oss|glm-4|gemma-4/;
+
 function model(name, kind) {
   if (!name) return DEFAULTS[kind];
   return ALIASES[name] ?? name;
@@ -95,6 +98,10 @@ async function chat(request, env) {
   const result = await env.AI.run(modelId, inputs);
   const created = Math.floor(Date.now() / 1000);
   const headers = { "X-Model": modelId };
+  // Pass-through (issue 18), by the gateway's rule: a model that streams OpenAI chunks, no stop, no usage chunk asked.
+  if (inputs.stream && OPENAI_STREAMS.test(modelId) && !body.stop && !body.stream_options?.include_usage) {
+    return new Response(result, { headers: { ...SSE_HEADERS, ...headers } });
+  }
   if (inputs.stream) return new Response(result.pipeThrough(chunkStream(modelId, created)), { headers: { ...SSE_HEADERS, ...headers } });
 
   const prompt = inputs.messages.map((m) => textOf(m.content)).join("\n");

@@ -52,18 +52,21 @@ def _m(model_id: str, task: str, *capabilities: str, **limits) -> Model:
 
 MODELS: tuple[Model, ...] = (
     # Chat (text generation). The first one is the default chat model.
+    # `stream="openai"`: the model streams OpenAI `chat.completion.chunk` events (`data: <json>`,
+    # `model` = its id here, usage on the last chunk) that can reach clients untouched
+    # (chat.passthrough_safe); the others stream `{"response": ...}` and are re-framed.
     _m("@cf/meta/llama-3.1-8b-instruct-fast", CHAT, "tools"),
     _m("@cf/meta/llama-3.3-70b-instruct-fp8-fast", CHAT, "tools"),
     _m("@cf/meta/llama-4-scout-17b-16e-instruct", CHAT, "tools", "vision"),
     _m("@cf/meta/llama-3.2-11b-vision-instruct", CHAT, "vision"),
     _m("@cf/meta/llama-3.2-3b-instruct", CHAT),
     _m("@cf/meta/llama-3.2-1b-instruct", CHAT),
-    _m("@cf/openai/gpt-oss-120b", CHAT, "tools"),
-    _m("@cf/openai/gpt-oss-20b", CHAT, "tools"),
-    _m("@cf/zai-org/glm-4.7-flash", CHAT, "tools"),
-    _m("@cf/google/gemma-4-26b-a4b-it", CHAT, "tools", "vision"),
+    _m("@cf/openai/gpt-oss-120b", CHAT, "tools", stream="openai"),
+    _m("@cf/openai/gpt-oss-20b", CHAT, "tools", stream="openai"),
+    _m("@cf/zai-org/glm-4.7-flash", CHAT, "tools", stream="openai"),
+    _m("@cf/google/gemma-4-26b-a4b-it", CHAT, "tools", "vision", stream="openai"),
     _m("@cf/google/gemma-3-12b-it", CHAT, "vision"),
-    _m("@cf/qwen/qwen3-30b-a3b-fp8", CHAT, "tools"),
+    _m("@cf/qwen/qwen3-30b-a3b-fp8", CHAT, "tools"),  # streams text_completion chunks too: re-framed
     _m("@cf/qwen/qwq-32b", CHAT),
     _m("@cf/qwen/qwen2.5-coder-32b-instruct", CHAT),
     _m("@cf/mistralai/mistral-small-3.1-24b-instruct", CHAT, "tools", "vision"),

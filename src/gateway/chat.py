@@ -8,6 +8,7 @@ turned into `chat.completion` objects and `chat.completion.chunk` streams.
 from __future__ import annotations
 
 import json
+import json.encoder as json_encoder
 import math
 import secrets
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any, AsyncIterable, AsyncIterator
 
 from .catalog import Model
 from .errors import QueuedError, UpstreamError, bad_request
-from .sse import DONE, encode_event, sse_payloads
+from .sse import DONE, SseParser, encode_event
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
 # One SSE event must stay well inside OneAPI's 64 KiB line limit.
@@ -328,106 +329,277 @@ def _split(text: str) -> list[str]:
     return [text[i : i + MAX_DELTA_CHARS] for i in range(0, len(text), MAX_DELTA_CHARS)] or [""]
 
 
-async def completion_chunks(source: AsyncIterable[bytes], request: ChatRequest, *, created: int) -> AsyncIterator[str]:
-    """Re-frames a Workers AI SSE stream as OpenAI `chat.completion.chunk` events, one out per one in.
+# One encoder for every chunk (json.dumps with arguments builds a new one per call).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_json_str = json_encoder.encode_basestring  # a str as JSON, exactly as _COMPACT writes it
+_CONTENT_SUFFIX = '},"logprobs":null,"finish_reason":null}]}\n\n'
 
-    A failure midway ends the stream with an `error` event and no `[DONE]`, so
-    clients can tell a cut answer from a complete one.
+# The delta fields an OpenAI-shaped event may carry and still be relayed byte for byte.
+_VERBATIM_DELTA_KEYS = frozenset(("role", "content", "tool_calls", "reasoning_content"))
+
+
+class ChatStreamRelay:
+    """Re-frames a Workers AI SSE stream as OpenAI `chat.completion.chunk` events: a synchronous
+    state machine the runtime feeds with each read of the model's stream (a JS TransformStream
+    calls `feed` once per read, with every event that read delivered), so no await per chunk.
+
+    Older models stream `data: {"response": ...}`: each event becomes a chunk in OpenAI's shape.
+    Newer models already stream OpenAI chunks: an event that needs nothing changed for this
+    request (it names the model as the gateway reports it, carries only delta fields, no stop
+    string is being cut, usage is not to be moved into its own chunk) is relayed as the model
+    sent it; otherwise it is rebuilt, keeping the model's id and `created`. When every event of a
+    stream is relayed as sent, the bytes are the model's own: `passthrough_safe` says when the
+    runtime may skip this relay altogether.
+
+    A failure midway (an error event, a stream without `[DONE]`, the runtime's idle watchdog)
+    ends the stream with an `error` event and no `[DONE]`, so clients can tell a cut answer from
+    a complete one.
     """
-    completion_id = new_completion_id()
-    model_id = request.model.id
 
-    def chunk(delta: dict, finish_reason=None) -> str:
-        return encode_event(
-            {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model_id,
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-            }
-        )
+    def __init__(self, request: ChatRequest, *, created: int):
+        self.request = request
+        self.model_id = request.model.id
+        self.completion_id = new_completion_id()
+        self.created = created
+        self.finished = False  # [DONE] (or a stop string) seen: everything after it is ignored
+        self.closed = False  # the last event was produced: feed/end/fail return nothing more
+        self._parser = SseParser()
+        self._stop = StopFilter(request.stop)
+        self._stops = bool(request.stop)
+        self._prefix_text: str | None = None
+        self._started = False
+        self._finish_sent = False
+        self._produced: list[str] = []
+        self._usage_raw = None
+        self._reported = None
+        self._tool_calls: list = []
 
-    yield chunk({"role": "assistant", "content": ""})
-    stop_filter = StopFilter(request.stop)
-    produced: list[str] = []
-    usage_raw = None
-    reported = None
-    tool_calls: list[dict] = []
-    finished = False
-    try:
-        async for payload in sse_payloads(source):
-            if payload.strip() == DONE:
-                finished = True
-                break
-            try:
-                event = json.loads(payload)
-            except ValueError:
-                continue
-            if not isinstance(event, dict):
-                continue
-            if "error" in event or "errors" in event:
-                detail = event.get("error") or event.get("errors")
-                raise UpstreamError(f"error event in stream: {detail}")
-            usage_raw = event.get("usage") or usage_raw
-            if isinstance(event.get("choices"), list):
-                for choice in event["choices"]:
-                    # A model that ignored `stream` sends one whole `message`.
-                    delta = choice.get("delta") or choice.get("message") or {}
-                    reported = choice.get("finish_reason") or reported
-                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                    if reasoning:
-                        yield chunk({"reasoning_content": reasoning})
-                    text, calls = delta.get("content"), delta.get("tool_calls")
-                    if text is None and isinstance(choice.get("text"), str):
-                        text = choice["text"]  # text_completion chunks
-                    if calls:
-                        for call in calls:
-                            index = call.get("index", len(tool_calls))
-                            out = {k: v for k, v in call.items() if k in ("id", "type", "function")}
-                            if out.get("id") in request.ids_back:
-                                out["id"] = request.ids_back[out["id"]]
-                            tool_calls.append(out)
-                            yield chunk({"tool_calls": [{"index": index, **out}]})
-                    if text:
-                        for piece in _split(stop_filter.feed(text)):
-                            if piece:
-                                produced.append(piece)
-                                yield chunk({"content": piece})
-            else:
-                calls = _tool_calls_openai(event.get("tool_calls"))
-                for call in calls:
-                    yield chunk({"tool_calls": [{"index": len(tool_calls), **call}]})
-                    tool_calls.append(call)
-                text = event.get("response")
-                if isinstance(text, str) and text:
-                    for piece in _split(stop_filter.feed(text)):
-                        if piece:
-                            produced.append(piece)
-                            yield chunk({"content": piece})
-            if stop_filter.stopped:
-                finished = True
-                break
-        if not finished:
-            # Workers AI ends every complete stream with [DONE]; without it the answer was cut.
-            raise UpstreamError("the stream ended without [DONE]")
-        tail = stop_filter.flush()
+    # --- the runtime's side -------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> str:
+        """The SSE text to send for one read of the model's stream ('' when nothing is ready)."""
+        return "".join(self.feed_events(data))
+
+    def end(self) -> str:
+        """The model's stream ended."""
+        return "".join(self.end_events())
+
+    def fail(self, reason: str) -> str:
+        """The stream broke (read error, idle timeout): the error event, once."""
+        return "".join(self.fail_events(reason))
+
+    def feed_events(self, data: bytes) -> list[str]:
+        if self.closed or self.finished:
+            return []
+        out: list[str] = []
+        try:
+            for payload in self._parser.feed(data):
+                self._event(payload, out)
+                if self.finished:
+                    break
+        except UpstreamError as exc:
+            return out + self.fail_events(str(exc))
+        return out
+
+    def end_events(self) -> list[str]:
+        if self.closed:
+            return []
+        out: list[str] = []
+        try:
+            if not self.finished:
+                for payload in self._parser.close():
+                    self._event(payload, out)
+                    if self.finished:
+                        break
+            if not self.finished:
+                # Workers AI ends every complete stream with [DONE]; without it the answer was cut.
+                raise UpstreamError("the stream ended without [DONE]")
+        except UpstreamError as exc:
+            return out + self.fail_events(str(exc))
+        self._begin(out)
+        tail = self._stop.flush()
         if tail:
-            produced.append(tail)
-            yield chunk({"content": tail})
+            self._produced.append(tail)
+            out.append(self._chunk({"content": tail}))
+        usage, _ = _usage(self._usage_raw, self.request.prompt_text(), "".join(self._produced))
+        if not self._finish_sent:
+            out.append(self._chunk({}, _finish_reason(self.request, self._reported, self._tool_calls, usage, self._stop.stopped)))
+        if self.request.include_usage:
+            out.append(encode_event({"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
+                                     "model": self.model_id, "choices": [], "usage": usage}))
+        out.append(encode_event(DONE))
+        self.closed = True
+        return out
+
+    def fail_events(self, reason: str) -> list[str]:
+        if self.closed:
+            return []
+        print(f"chat stream from {self.model_id} broke: {reason}")
+        out: list[str] = []
+        self._begin(out)
+        out.append(encode_event({"error": {"message": f"The stream from {self.model_id} broke off before it finished.",
+                                           "type": "server_error", "param": None, "code": "stream_interrupted"}}))
+        self.closed = True
+        return out
+
+    # --- one event ----------------------------------------------------------------------------
+
+    def _prefix(self) -> str:
+        # Everything of a chunk before its delta, made once: the bytes are json.dumps's (compact,
+        # keys in this order), without a JSON encoder per chunk.
+        if self._prefix_text is None:
+            self._prefix_text = (
+                'data: {"id":' + _json_str(self.completion_id) + ',"object":"chat.completion.chunk","created":'
+                + _COMPACT.encode(self.created) + ',"model":' + _json_str(self.model_id) + ',"choices":[{"index":0,"delta":'
+            )
+        return self._prefix_text
+
+    def _chunk(self, delta: dict, finish_reason=None) -> str:
+        finish = "null" if finish_reason is None else _COMPACT.encode(finish_reason)
+        return self._prefix() + _COMPACT.encode(delta) + ',"logprobs":null,"finish_reason":' + finish + "}]}\n\n"
+
+    def _content_chunk(self, piece: str) -> str:
+        return self._prefix() + '{"content":' + _json_str(piece) + _CONTENT_SUFFIX
+
+    def _begin(self, out: list[str]) -> None:
+        # Older models' streams start with the role, as OpenAI's do; OpenAI-shaped ones bring their own.
+        if not self._started:
+            self._started = True
+            out.append(self._chunk({"role": "assistant", "content": ""}))
+
+    def _text(self, text: str, out: list[str]) -> None:
+        if not self._stops and len(text) <= MAX_DELTA_CHARS:
+            self._produced.append(text)
+            out.append(self._content_chunk(text))
+            return
+        for piece in _split(self._stop.feed(text)):
+            if piece:
+                self._produced.append(piece)
+                out.append(self._content_chunk(piece))
+
+    def _event(self, payload: str, out: list[str]) -> None:
+        if payload == DONE or payload.strip() == DONE:
+            self.finished = True
+            return
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            return
+        if not isinstance(event, dict):
+            return
+        if "error" in event or "errors" in event:
+            detail = event.get("error") or event.get("errors")
+            raise UpstreamError(f"error event in stream: {detail}")
+        choices = event.get("choices")
+        if isinstance(choices, list):
+            self._openai_event(event, choices, payload, out)
+        else:
+            if not self._started:
+                self._begin(out)
+            usage = event.get("usage")
+            if usage:
+                self._usage_raw = usage
+            raw_calls = event.get("tool_calls")
+            if raw_calls:
+                for call in _tool_calls_openai(raw_calls):
+                    out.append(self._chunk({"tool_calls": [{"index": len(self._tool_calls), **call}]}))
+                    self._tool_calls.append(call)
+            text = event.get("response")
+            if isinstance(text, str) and text:
+                self._text(text, out)
+        if self._stop.stopped:
+            self.finished = True
+
+    def _verbatim(self, event: dict, choices: list) -> bool:
+        if self.request.stop or event.get("model") != self.model_id or event.get("object") != "chat.completion.chunk":
+            return False
+        if event.get("usage") and self.request.include_usage:
+            return False  # usage goes into its own chunk, as OpenAI sends it
+        for choice in choices:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(delta, dict) or not _VERBATIM_DELTA_KEYS.issuperset(delta):
+                return False
+            content = delta.get("content")
+            if content is not None and (not isinstance(content, str) or len(content) > MAX_DELTA_CHARS):
+                return False
+            calls = delta.get("tool_calls")
+            if calls is not None and not (isinstance(calls, list) and all(isinstance(c, dict) and "index" in c for c in calls)):
+                return False
+            if calls and self.request.ids_back and any(c.get("id") in self.request.ids_back for c in calls):
+                return False  # tool-call ids go back to the client's own
+        return True
+
+    def _openai_event(self, event: dict, choices: list, payload: str, out: list[str]) -> None:
+        if not self._started:
+            # The model's own id and time, so rebuilt chunks match the ones relayed as sent.
+            self._started = True
+            if isinstance(event.get("id"), str):
+                self.completion_id = event["id"]
+            if isinstance(event.get("created"), int) and not isinstance(event["created"], bool):
+                self.created = event["created"]
+            self._prefix_text = None
+        self._usage_raw = event.get("usage") or self._usage_raw
+        if self._verbatim(event, choices):
+            out.append(f"data: {payload}\n\n")
+            for choice in choices:
+                delta = choice["delta"]
+                if choice.get("finish_reason"):
+                    self._finish_sent = True
+                if delta.get("content"):
+                    self._produced.append(delta["content"])
+                if delta.get("tool_calls"):
+                    self._tool_calls.extend(delta["tool_calls"])
+            return
+        for choice in choices:
+            if not isinstance(choice, dict):
+                continue
+            # A model that ignored `stream` sends one whole `message`.
+            delta = choice.get("delta") or choice.get("message") or {}
+            self._reported = choice.get("finish_reason") or self._reported
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                out.append(self._chunk({"reasoning_content": reasoning}))
+            text, calls = delta.get("content"), delta.get("tool_calls")
+            if text is None and isinstance(choice.get("text"), str):
+                text = choice["text"]  # text_completion chunks
+            if calls:
+                for call in calls:
+                    index = call.get("index", len(self._tool_calls))
+                    call_out = {k: v for k, v in call.items() if k in ("id", "type", "function")}
+                    if call_out.get("id") in self.request.ids_back:
+                        call_out["id"] = self.request.ids_back[call_out["id"]]
+                    self._tool_calls.append(call_out)
+                    out.append(self._chunk({"tool_calls": [{"index": index, **call_out}]}))
+            if text:
+                self._text(text, out)
+
+
+def passthrough_safe(request: ChatRequest) -> bool:
+    """Whether the model's own stream is what `ChatStreamRelay` would send for this request, byte
+    for byte, so the runtime may hand it to the client with no Python per chunk: the catalog says
+    the model streams OpenAI chunks that name it by its id (`stream="openai"`), no stop string is
+    to be cut, the client did not ask for usage in its own chunk, and no tool-call id has to be
+    given back as the client sent it (chat_contract)."""
+    return (request.model.limits.get("stream") == "openai" and not request.stop and not request.include_usage
+            and not request.ids_back)
+
+
+async def completion_chunks(source: AsyncIterable[bytes], request: ChatRequest, *, created: int) -> AsyncIterator[str]:
+    """`ChatStreamRelay` over an async byte source, an event at a time (answers that were not
+    streamed by the model, and tests)."""
+    relay = ChatStreamRelay(request, created=created)
+    try:
+        async for data in source:
+            for event in relay.feed_events(data):
+                yield event
+            if relay.closed or relay.finished:
+                break
     except Exception as exc:  # noqa: BLE001 - whatever broke, the client must learn the stream is cut
-        print(f"chat stream from {model_id} broke: {type(exc).__name__}: {exc}")
-        yield encode_event(
-            {"error": {"message": f"The stream from {model_id} broke off before it finished.", "type": "server_error", "param": None, "code": "stream_interrupted"}}
-        )
+        for event in relay.fail_events(f"{type(exc).__name__}: {exc}"):
+            yield event
         return
-    usage, _ = _usage(usage_raw, request.prompt_text(), "".join(produced))
-    yield chunk({}, _finish_reason(request, reported, tool_calls, usage, stop_filter.stopped))
-    if request.include_usage:
-        yield encode_event(
-            {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model_id, "choices": [], "usage": usage}
-        )
-    yield encode_event(DONE)
+    for event in relay.end_events():
+        yield event
 
 
 async def chunks_from_completion(result: dict) -> AsyncIterator[bytes]:

@@ -82,6 +82,9 @@ class Settings:
     ai_timeout_seconds: float = 120.0
     # What DeepL's /v2/usage reports as `character_limit` (DeepL API Free's monthly figure by default).
     deepl_character_limit: int = 500_000
+    # Hand a model's stream to the client untouched when it already is what the gateway would
+    # send (chat.passthrough_safe); "false" re-frames every stream in Python.
+    stream_passthrough: bool = True
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -96,4 +99,5 @@ class Settings:
             image_debug=_flag(lookup("IMAGE_DEBUG"), False),
             ai_timeout_seconds=_seconds(lookup("AI_TIMEOUT_SECONDS"), 120.0),
             deepl_character_limit=_count(lookup("DEEPL_CHARACTER_LIMIT"), 500_000),
+            stream_passthrough=_flag(lookup("STREAM_PASSTHROUGH"), True),
         )

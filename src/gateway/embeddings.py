@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import json
 import struct
 
 from . import tokens
@@ -11,6 +12,7 @@ from .catalog import MATRYOSHKA_DIMENSIONS, Model
 from .chat import estimate_tokens
 from .contracts import contract_for
 from .errors import QueuedError, UpstreamError, bad_request
+from .platform import JsonText
 
 MAX_INPUTS = 2048  # OpenAI's own limit per request
 
@@ -74,8 +76,10 @@ def dimensions_for(body: dict, model: Model) -> int | None:
     )
 
 
-def truncate(vector: list[float], size: int) -> list[float]:
+def truncate(vector, size: int) -> list[float]:
     """A Matryoshka vector cut to its first `size` values and scaled back to unit length."""
+    if isinstance(vector, JsonText):
+        vector = json.loads(vector)
     head = vector[:size]
     norm = math.sqrt(sum(v * v for v in head))
     return [v / norm for v in head] if norm else head
@@ -106,7 +110,9 @@ def vectors_from(result) -> list[list[float]]:
     return data
 
 
-def encode_vector(vector: list[float], encoding: str):
+def encode_vector(vector, encoding: str):
+    if isinstance(vector, JsonText):
+        vector = json.loads(vector)
     if encoding == "base64":
         # OpenAI's base64 form: little-endian float32, as its SDKs decode it.
         return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
@@ -125,3 +131,19 @@ def response(vectors: list[list[float]], texts: list[str], model: Model, encodin
         # Workers AI reports no token count for embeddings: this is an estimate, and says so.
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens, "estimated": True},
     }
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def response_json(vectors: list, texts: list[str], model: Model, encoding: str) -> str:
+    """`response(...)` as JSON text, byte for byte what json_response would write, with vectors
+    the runtime gave as `JsonText` inserted as they are (float ones never become Python floats)."""
+    tokens = sum(estimate_tokens(text) for text in texts)
+    items = ",".join(
+        '{"object":"embedding","index":' + str(i) + ',"embedding":'
+        + (vector if isinstance(vector, JsonText) and encoding == "float" else _COMPACT.encode(encode_vector(vector, encoding))) + "}"
+        for i, vector in enumerate(vectors)
+    )
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens, "estimated": True}
+    return '{"object":"list","data":[' + items + '],"model":' + _COMPACT.encode(model.id) + ',"usage":' + _COMPACT.encode(usage) + "}"

@@ -159,8 +159,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# One encoder for every response (json.dumps with arguments builds a new one per call).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    body = _COMPACT.encode(data)
     return Response(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 
@@ -190,4 +194,33 @@ class PassthroughResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-AnyResponse = Response | StreamResponse | PassthroughResponse
+class StreamRelay(Protocol):
+    """A synchronous re-framer of a byte stream (see `chat.ChatStreamRelay`): text out per read."""
+
+    finished: bool  # nothing more is wanted from the source: end() now
+    closed: bool  # the last event was produced
+
+    def feed(self, data: bytes) -> str: ...
+
+    def end(self) -> str: ...
+
+    def fail(self, reason: str) -> str: ...
+
+
+@dataclass
+class RelayResponse:
+    """A runtime stream re-framed on its way to the client by a synchronous `relay`.
+
+    The adapter runs `relay` inside the runtime's own stream pipe (a JS TransformStream on
+    Workers), once per read of `source` and with no await per chunk; a watchdog ends the stream
+    with `relay.fail` when the source is silent for `idle_seconds`.
+    """
+
+    source: Any  # platform.RuntimeStream
+    relay: StreamRelay
+    idle_seconds: float
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+AnyResponse = Response | StreamResponse | PassthroughResponse | RelayResponse

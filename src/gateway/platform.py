@@ -25,10 +25,18 @@ class RuntimeStream(Protocol):
     def __aiter__(self) -> AsyncIterator[bytes]: ...
 
 
+class JsonText(str):
+    """A JSON value as its text, serialised by the runtime (JSON.stringify) so that a large value
+    (an embedding vector: a thousand floats) never becomes Python objects; responses insert it
+    as it is."""
+
+
 class AiBinding(Protocol):
-    async def run(self, model: str, inputs: dict, options: dict | None = None) -> Any:
+    async def run(self, model: str, inputs: dict, options: dict | None = None, *, json_items: str | None = None) -> Any:
         """A JSON-like result (dict), or a `RuntimeStream` for streamed and binary outputs.
 
+        `json_items`: a key of the result holding an array whose items the caller only passes on;
+        the adapter may give them as `JsonText` (one per item) instead of Python values.
         Raises `errors.UpstreamError` when Workers AI refuses or fails.
         """
 

@@ -13,16 +13,17 @@ import asyncio
 import base64
 import math
 import re
+import time
 
 import js
 import pyodide
-from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
+from pyodide.ffi import JsException, JsProxy, create_once_callable, create_proxy, to_js
 
 from .app import handle
 from .config import Settings
 from .errors import UpstreamError, bad_request
-from .http import Form, Headers, PassthroughResponse, Request, Response, StreamResponse
-from .platform import FetchError, Platform, StorageError, StoredObject
+from .http import Form, Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse
+from .platform import FetchError, JsonText, Platform, StorageError, StoredObject
 
 _BINDING_NAMES = ("AI", "IMAGES")
 _PYODIDE_VERSION = getattr(pyodide, "__version__", None)
@@ -41,6 +42,8 @@ def _js_object(value: dict) -> JsProxy:
 
 def _unwrap(value):
     """The JS object behind an SDK wrapper (modern runtime), or the value itself."""
+    if isinstance(value, JsProxy):
+        return value  # already the JS object (legacy runtime): no property lookups across the FFI
     for attr in ("js_object", "_binding", "_env"):
         inner = getattr(value, attr, None) if not isinstance(value, (str, bytes, int, float)) else None
         if inner is not None:
@@ -84,7 +87,7 @@ class WorkersAi:
     def __init__(self, binding: JsProxy):
         self._binding = binding
 
-    async def run(self, model: str, inputs: dict, options: dict | None = None):
+    async def run(self, model: str, inputs: dict, options: dict | None = None, *, json_items: str | None = None):
         try:
             if options:
                 result = await self._binding.run(model, _js_object(inputs), _js_object(options))
@@ -98,8 +101,26 @@ class WorkersAi:
         if _is_readable_stream(result):
             return JsReadableStream(result)
         if isinstance(result, JsProxy):
+            if json_items:
+                return _with_json_items(result, json_items)
             return result.to_py()
         return result
+
+
+def _with_json_items(result: JsProxy, key: str):
+    """result.to_py(), except that the items of the array at `key` come as JsonText made by
+    JSON.stringify (one JS call for all), not as Python lists of floats."""
+    items = getattr(result, key, None)
+    if not (isinstance(items, JsProxy) and js.Array.isArray(items)):
+        return result.to_py()
+    out = {}
+    for name in js.Object.keys(result):
+        if name != key:
+            value = getattr(result, name)
+            out[name] = value.to_py() if isinstance(value, JsProxy) else value
+    # map passes (item, index, array): JSON.stringify ignores a number replacer and an array space.
+    out[key] = [JsonText(text) for text in items.map(js.JSON.stringify).to_py()]
+    return out
 
 
 def _is_null(value) -> bool:
@@ -248,9 +269,33 @@ class JsBody:
         return Form(fields, files)
 
 
+class JsHeaders(Headers):
+    """The request's headers, each read from the JS Headers object when the core first asks for
+    it: a request needs four or five (authorization, content-type, content-length, origin), and
+    copying all of them pair by pair cost ~20 µs of FFI crossings."""
+
+    def __init__(self, handle: JsProxy):
+        self._handle = handle
+        self._cache: dict[str, str | None] = {}
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        key = name.lower()
+        try:
+            value = self._cache[key]
+        except KeyError:
+            value = self._handle.get(key)
+            value = self._cache[key] = None if _is_null(value) else value
+        return default if value is None else value
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def items(self):
+        return [(pair[0], pair[1]) for pair in self._handle.entries()]
+
+
 def _core_request(js_request: JsProxy) -> Request:
-    headers = Headers([(pair[0], pair[1]) for pair in js_request.headers.entries()])
-    return Request(js_request.method, js_request.url, headers, JsBody(js_request))
+    return Request(js_request.method, js_request.url, JsHeaders(js_request.headers), JsBody(js_request))
 
 
 _settings_cache: list[Settings] = []
@@ -297,9 +342,99 @@ def _stream_body(chunks) -> JsProxy:
     return pipe.readable
 
 
+_PIPE_OPTIONS: list = []
+
+
+def _pipe_options() -> JsProxy:
+    # preventAbort: a source that errors must not error the response before the relay's error event.
+    if not _PIPE_OPTIONS:
+        _PIPE_OPTIONS.append(_js_object({"preventAbort": True}))
+    return _PIPE_OPTIONS[0]
+
+
+def _relay_body(source: JsProxy, relay, idle_seconds: float) -> JsProxy:
+    """The model's stream piped through a JS TransformStream whose `transform` is `relay.feed`:
+    one Python call per read of the source (all the events that read delivered), one enqueue of
+    the answer, no await per chunk. A read the relay sends on unchanged is enqueued as the
+    source's own Uint8Array (no conversion back). The idle timeout is one watchdog timer per
+    stream, re-armed only when it fires (not a timer per chunk): it compares the time of the
+    last read. (Measured and not kept: TextDecoderStream/TextEncoderStream around the transform,
+    so text crosses as str arguments, costs more per chunk than to_bytes + to_js; and
+    TextEncoder.encode costs the same as to_js.)"""
+    state = {"controller": None, "last": time.monotonic(), "timer": None, "done": False}
+    proxies: list = []
+
+    def release():
+        for proxy in proxies:
+            proxy.destroy()
+        proxies.clear()
+
+    def close(controller, text: str, *, terminate: bool) -> None:
+        if state["done"]:
+            return
+        state["done"] = True
+        if state["timer"] is not None:
+            js.clearTimeout(state["timer"])
+            state["timer"] = None
+        try:
+            if text:
+                controller.enqueue(to_js(text.encode()))
+            if terminate:
+                controller.terminate()  # the pipe then cancels the source
+        except JsException:
+            pass  # the client is gone
+        # Released now: after the response ends, the runtime may never call anything of this
+        # request again (the pipe's promise included), so a later release would never happen.
+        release()
+
+    def start(controller):
+        state["controller"] = controller
+
+    def transform(data, controller):
+        state["last"] = time.monotonic()
+        try:
+            raw = data.to_bytes()
+            text = relay.feed(raw)
+            if relay.finished and not relay.closed:
+                text += relay.end()  # [DONE] or a stop string: nothing more is wanted
+            if text:
+                out = text.encode()
+                controller.enqueue(data if out == raw else to_js(out))
+            if relay.closed:
+                close(controller, "", terminate=True)
+        except Exception as exc:  # noqa: BLE001 - a broken relay must still end the stream visibly
+            close(controller, relay.fail(f"{type(exc).__name__}: {exc}"), terminate=True)
+
+    def flush(controller):
+        close(controller, relay.end(), terminate=False)
+
+    def source_failed(reason):
+        close(state["controller"], relay.fail(f"the model's stream failed: {reason}"), terminate=True)
+
+    def watch():
+        state["timer"] = None
+        if state["done"]:
+            return
+        silent = time.monotonic() - state["last"]
+        if silent >= idle_seconds * 0.999:
+            close(state["controller"], relay.fail(f"the stream was silent for {idle_seconds:g}s"), terminate=True)
+        else:
+            state["timer"] = js.setTimeout(proxies[4], (idle_seconds - silent) * 1000)
+
+    proxies.extend(create_proxy(f) for f in (start, transform, flush, source_failed, watch))
+    pipe = js.TransformStream.new(_js_object({"start": proxies[0], "transform": proxies[1], "flush": proxies[2]}))
+    # The pipe rejects when the source fails (or after the relay ended the stream, when
+    # source_failed is already released and calling it throws: Boolean swallows that).
+    source.pipeTo(pipe.writable, _pipe_options()).catch(proxies[3]).catch(js.Boolean)
+    state["timer"] = js.setTimeout(proxies[4], idle_seconds * 1000)
+    return pipe.readable
+
+
 def _js_response(response) -> JsProxy:
     if isinstance(response, StreamResponse):
         body = _stream_body(response.chunks)
+    elif isinstance(response, RelayResponse):
+        body = _relay_body(_unwrap(response.source.handle), response.relay, response.idle_seconds)
     elif isinstance(response, PassthroughResponse):
         body = _unwrap(response.body)
     elif isinstance(response, Response):
@@ -378,6 +513,35 @@ def _install_clearable_timers(loop) -> None:
     loop._gateway_timers = True
 
 
+def _install_microtask_call_soon(loop) -> None:
+    """call_soon through a JS microtask instead of WebLoop's setTimeout(0): every `await` of a JS
+    promise and every task step is a call_soon, and each setTimeout(0) went once round workerd's
+    event loop (a timer, then I/O) before Python resumed; a microtask runs as soon as the current
+    JS turn ends. FIFO like call_soon. Nothing in the gateway polls with `sleep(0)`, the one
+    pattern a microtask loop could starve I/O with."""
+    if getattr(loop, "_gateway_microtasks", False):
+        return
+    queue_microtask = getattr(js, "queueMicrotask", None)
+    if queue_microtask is None:
+        return
+    before_callback = [getattr(loop, name) for name in ("_install_running_loop", "_install_asyncgen_hooks") if hasattr(loop, name)]
+
+    def call_soon(callback, *args, context=None):
+        handle = asyncio.Handle(callback, args, loop, context=context)
+
+        def fire():
+            for prepare in before_callback:
+                prepare()
+            if not handle.cancelled():
+                handle._run()
+
+        queue_microtask(create_once_callable(fire))
+        return handle
+
+    loop.call_soon = call_soon
+    loop._gateway_microtasks = True
+
+
 def _python_heap_bytes() -> int:
     import pyodide_js  # the Pyodide module object: its HEAP8 spans all of WebAssembly memory
 
@@ -387,14 +551,16 @@ def _python_heap_bytes() -> int:
 async def serve(request, env, runtime: str) -> JsProxy:
     if _TIMERS_LEAK:
         _install_clearable_timers(asyncio.get_running_loop())
+    _install_microtask_call_soon(asyncio.get_running_loop())
     js_request = _unwrap(request)
     env = _unwrap(env)
+    ai, images = getattr(env, "AI", None), getattr(env, "IMAGES", None)
     platform = Platform(
         runtime=runtime,
         pyodide_version=_PYODIDE_VERSION,
         settings=_settings(env),
-        ai=WorkersAi(env.AI) if getattr(env, "AI", None) is not None else None,
-        storage=R2Storage(env.IMAGES) if getattr(env, "IMAGES", None) is not None else None,
+        ai=WorkersAi(ai) if ai is not None else None,
+        storage=R2Storage(images) if images is not None else None,
         fetcher=JsFetcher(),
         python_heap_bytes=_python_heap_bytes,
     )

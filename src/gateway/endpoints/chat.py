@@ -6,12 +6,12 @@ import time
 
 from .. import chat_contract, images
 from ..catalog import CHAT, IMAGE_TO_IMAGE, TEXT_TO_IMAGE, resolve
-from ..chat import ChatRequest, chunks_from_completion, completion, completion_chunks
+from ..chat import ChatRequest, ChatStreamRelay, chunks_from_completion, completion, completion_chunks, passthrough_safe
 from ..errors import UpstreamError, from_upstream
-from ..http import StreamResponse, json_response
+from ..http import PassthroughResponse, RelayResponse, StreamResponse, json_response
 from ..platform import Context
 from ..sse import SSE_HEADERS
-from .common import idle_timeout, model_headers, run_model
+from .common import model_headers, run_model
 from .images import _input_image, image_chat, is_image_model
 
 
@@ -38,8 +38,14 @@ async def chat_completions(ctx: Context):
     headers = {**model_headers(resolved), **plan.notes.headers()}
 
     if request.stream:
-        source = chunks_from_completion(result) if isinstance(result, dict) else idle_timeout(result, settings.ai_timeout_seconds)
-        return StreamResponse(completion_chunks(source, request, created=created), headers={**SSE_HEADERS, **headers})
+        sse_headers = {**SSE_HEADERS, **headers}
+        if isinstance(result, dict):  # a model that ignored `stream`
+            return StreamResponse(completion_chunks(chunks_from_completion(result), request, created=created), headers=sse_headers)
+        if settings.stream_passthrough and passthrough_safe(request):
+            # The model's stream is already what the relay would send: no Python per chunk.
+            return PassthroughResponse(result.handle, headers={**sse_headers, "X-Stream-Relay": "passthrough"})
+        relay = ChatStreamRelay(request, created=created)
+        return RelayResponse(result, relay, settings.ai_timeout_seconds, headers={**sse_headers, "X-Stream-Relay": "transform"})
 
     try:
         if not isinstance(result, dict):

@@ -19,7 +19,7 @@ def model_headers(resolved: Resolved) -> dict[str, str]:
     return headers
 
 
-async def run_model(ctx: Context, model_id: str, inputs: dict):
+async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: str | None = None):
     ai = ctx.platform.ai
     if ai is None:
         raise ApiError(
@@ -29,7 +29,8 @@ async def run_model(ctx: Context, model_id: str, inputs: dict):
             code="ai_binding_missing",
         )
     try:
-        return await asyncio.wait_for(ai.run(model_id, inputs), ctx.settings.ai_timeout_seconds)
+        run = ai.run(model_id, inputs, json_items=json_items) if json_items else ai.run(model_id, inputs)
+        return await asyncio.wait_for(run, ctx.settings.ai_timeout_seconds)
     except asyncio.TimeoutError:
         print(f"Workers AI call to {model_id} timed out after {ctx.settings.ai_timeout_seconds:g}s")
         raise from_upstream(UpstreamError("timed out", 3007), model_id, time.time()) from None
@@ -37,15 +38,3 @@ async def run_model(ctx: Context, model_id: str, inputs: dict):
         print(f"Workers AI error from {model_id}: code={error.code}")
         raise from_upstream(error, model_id, time.time()) from None
 
-
-async def idle_timeout(chunks, seconds: float):
-    """The chunks of a stream, ending it with UpstreamError when the model goes silent for `seconds`."""
-    iterator = chunks.__aiter__()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(iterator.__anext__(), seconds)
-        except StopAsyncIteration:
-            return
-        except asyncio.TimeoutError:
-            raise UpstreamError(f"the stream was silent for {seconds:g}s") from None
-        yield chunk

@@ -7,7 +7,7 @@ import time
 from .. import embeddings
 from ..catalog import EMBEDDINGS, resolve
 from ..errors import UpstreamError, from_upstream
-from ..http import json_response
+from ..http import Response
 from ..platform import Context
 from .common import model_headers, run_model
 
@@ -22,9 +22,9 @@ async def create_embeddings(ctx: Context):
     texts = embeddings.parse_input(body)
     encoding = embeddings.check_options(body, model)
     dimensions = embeddings.dimensions_for(body, model)
-    vectors: list[list[float]] = []
+    vectors: list = []
     for batch in embeddings.batches(texts, model):
-        result = await run_model(ctx, model.id, {"text": batch})
+        result = await run_model(ctx, model.id, {"text": batch}, json_items="data")
         try:
             got = embeddings.vectors_from(result)
             if len(got) != len(batch):
@@ -34,4 +34,4 @@ async def create_embeddings(ctx: Context):
             raise from_upstream(error, model.id, time.time()) from None
         vectors.extend(got if dimensions is None else [embeddings.truncate(v, dimensions) for v in got])
     headers = {**model_headers(resolved), "X-Usage-Estimated": "true"}
-    return json_response(embeddings.response(vectors, texts, model, encoding), headers=headers)
+    return Response(200, embeddings.response_json(vectors, texts, model, encoding), {"Content-Type": "application/json", **headers})

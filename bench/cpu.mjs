@@ -1,0 +1,340 @@
+// Issue 18 benchmark: CPU per request and per streamed chunk, the Python gateway beside the JS
+// worker (bench/js-worker.mjs) and the empty Python handler (bench/profile/empty.py), all in one
+// workerd, on one runtime per run.
+//
+//   node bench/cpu.mjs                       legacy runtime (workerd 2024-11-06, Pyodide 0.26)
+//   node bench/cpu.mjs --runtime production  wrangler's workerd with wrangler.toml's date (Pyodide 314),
+//                                            when scripts/local/runtimes.mjs (issue 13) is present
+//   options: --seconds S (per endpoint step, default 2), --streams K (streams per variant, default 15),
+//            --no-streams (non-streamed endpoints only),
+//            --baseline DIR (also run the gateway from DIR/src, e.g. an older commit's
+//            `git archive <commit> src | tar -x -C DIR`, as "Python before"), --quick, --no-write
+//
+// CPU is what the workerd process spends (utime + stime from /proc, all threads) over a run of
+// requests made one after another, divided by the requests: the worker's own CPU plus workerd's
+// HTTP work and the AI emulator (which runs inside workerd), the same for every worker. Streams:
+// the emulator streams one word per event with no delay (one event per read); a 500-token answer
+// is 500 content events; CPU per chunk is (CPU of a 500-event stream − CPU of a 20-event stream)
+// / 480, so the per-request part cancels. It writes bench/results/cpu-<runtime>.json and, unless
+// --no-write or --quick, the runtime's section of bench/RESULTS.md (between cpu markers).
+
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH, "..");
+const argv = process.argv.slice(2);
+const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
+const QUICK = argv.includes("--quick");
+const RUNTIME = option("--runtime", process.env.GATEWAY_RUNTIME || "legacy");
+const SECONDS = Number(option("--seconds", QUICK ? 0.7 : 2));
+const STREAMS = Number(option("--streams", QUICK ? 5 : 15));
+const BASELINE = option("--baseline", null);
+const KEY = "sk-bench";
+const HOST = "127.0.0.1";
+const now = () => performance.now();
+const log = (...a) => console.error(...a);
+
+// The production runtime needs issue 13's scripts/local/runtimes.mjs (it patches Miniflare before
+// it loads); without it only the legacy runtime can run.
+const runtimesFile = path.join(ROOT, "scripts/local/runtimes.mjs");
+const runtimes = fs.existsSync(runtimesFile) ? await import(runtimesFile) : null;
+if (RUNTIME !== "legacy" && !runtimes) throw new Error(`--runtime ${RUNTIME} needs scripts/local/runtimes.mjs (issue 13)`);
+const { Miniflare } = runtimes ?? (await import("miniflare-legacy"));
+const serve = await import(path.join(ROOT, "scripts/local/serve.mjs"));
+if (serve.useRuntime) serve.useRuntime(RUNTIME);
+
+// --- process CPU --------------------------------------------------------------------------------
+
+function workerdPids() {
+  const pids = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid && stat.includes("(workerd")) pids.push(Number(entry));
+    } catch {}
+  }
+  return pids;
+}
+
+function cpuSeconds(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = fields.slice(fields.lastIndexOf(")") + 2).split(" ");
+  return (Number(rest[11]) + Number(rest[12])) / 100; // clock ticks of 1/100 s
+}
+
+// --- HTTP ------------------------------------------------------------------------------------------
+
+function send(agent, url, { method = "POST", headers = {}, body = null } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request({ agent, host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: body ? { "content-length": body.length, ...headers } : headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const jsonBody = (data) => Buffer.from(JSON.stringify(data));
+const AUTH = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
+const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))];
+const median = (values) => percentile(values, 50);
+const round = (x, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+
+const KINDS = BASELINE ? ["js", "base", "py"] : ["js", "py"];
+const LEGACY_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
+const OPENAI_MODEL = "@cf/openai/gpt-oss-20b";
+
+const ENDPOINTS = {
+  chat: {
+    label: "chat non-stream",
+    path: "/v1/chat/completions",
+    headers: AUTH,
+    body: jsonBody({ model: LEGACY_MODEL, messages: [{ role: "system", content: "You are a concise assistant." }, { role: "user", content: "Tell me about the sea in twenty words" }], max_tokens: 64, temperature: 0.7 }),
+    check: (r) => r.status === 200 && typeof JSON.parse(r.body).choices?.[0]?.message?.content === "string",
+  },
+  translate: {
+    label: "DeepLX translate",
+    path: `/translate?password=${KEY}`,
+    headers: { "content-type": "application/json" },
+    body: jsonBody({ text: "Guten Morgen, wie geht es dir heute?", source_lang: "DE", target_lang: "EN" }),
+    check: (r) => r.status === 200 && JSON.parse(r.body).code === 200,
+  },
+  embeddings: {
+    label: "embeddings (2 x 1024)",
+    path: "/v1/embeddings",
+    headers: AUTH,
+    body: jsonBody({ model: "@cf/baai/bge-m3", input: ["hello world", "the quick brown fox jumps over the lazy dog"] }),
+    check: (r) => r.status === 200 && JSON.parse(r.body).data?.length === 2,
+  },
+};
+
+// Stream variants: [label, worker, model, extra body fields, expected X-Stream-Relay (Python only)].
+const STREAM_VARIANTS = [
+  ...(BASELINE ? [["Python before (baseline): read/write pump (older model's `response` events)", "base", LEGACY_MODEL, {}, null]] : []),
+  ["JS: transform (older model's `response` events)", "js", LEGACY_MODEL, {}, null],
+  ["JS: pass-through (OpenAI-shaped model)", "js", OPENAI_MODEL, {}, null],
+  ["Python: transform (older model's `response` events)", "py", LEGACY_MODEL, {}, "transform"],
+  ["Python: transform (OpenAI-shaped, include_usage: events relayed as sent)", "py", OPENAI_MODEL, { stream_options: { include_usage: true } }, "transform"],
+  ["Python: pass-through (OpenAI-shaped model)", "py", OPENAI_MODEL, {}, "passthrough"],
+];
+
+async function endpointRun(base, endpoint, seconds, pid) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL(endpoint.path, base).href;
+  const latencies = [];
+  let errors = 0;
+  for (let warm = now() + 300; now() < warm;) await send(agent, url, { headers: endpoint.headers, body: endpoint.body });
+  const cpu0 = cpuSeconds(pid);
+  for (const deadline = now() + seconds * 1000; now() < deadline;) {
+    const t = now();
+    const r = await send(agent, url, { headers: endpoint.headers, body: endpoint.body });
+    latencies.push(now() - t);
+    if (endpoint.check && !endpoint.check(r)) errors++;
+  }
+  const cpu = cpuSeconds(pid) - cpu0;
+  agent.destroy();
+  return { requests: latencies.length, errors, p50_ms: round(median(latencies)), cpu_ms_per_request: round((cpu * 1000) / latencies.length) };
+}
+
+function streamBody(model, tokens, extra) {
+  const words = Array.from({ length: tokens + 20 }, (_, i) => `w${i}`).join(" ");
+  return jsonBody({ model, messages: [{ role: "user", content: words }], max_tokens: tokens, stream: true, ...extra });
+}
+
+async function streamCpu(base, model, tokens, extra, expectRelay, pid, count) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL("/v1/chat/completions", base).href;
+  const body = streamBody(model, tokens, extra);
+  const check = (r) => {
+    const text = r.body.toString();
+    const content = text.split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6))).filter((c) => c.choices?.[0]?.delta?.content).length;
+    if (r.status !== 200 || !text.endsWith("data: [DONE]\n\n") || content !== tokens) throw new Error(`stream of ${model}: ${r.status}, ${content} of ${tokens} content events: ${text.slice(0, 200)}`);
+    if (expectRelay && r.headers["x-stream-relay"] !== expectRelay) throw new Error(`expected X-Stream-Relay ${expectRelay}, got ${r.headers["x-stream-relay"]}`);
+  };
+  for (let i = 0; i < 3; i++) check(await send(agent, url, { headers: AUTH, body }));
+  const cpu0 = cpuSeconds(pid);
+  const started = now();
+  for (let i = 0; i < count; i++) check(await send(agent, url, { headers: AUTH, body }));
+  const cpu = cpuSeconds(pid) - cpu0;
+  const wall = now() - started;
+  agent.destroy();
+  return { cpu_ms: (cpu * 1000) / count, wall_ms: wall / count };
+}
+
+// --- the instance ----------------------------------------------------------------------------------
+
+function aiBindingModule() {
+  const emulator = fs.readFileSync(path.join(ROOT, "scripts/local/ai-emulator.mjs"), "utf8");
+  const marker = "export default function (env) {";
+  const wrapper = fs.readFileSync(path.join(BENCH, "ai-binding.mjs"), "utf8");
+  return {
+    name: "bench-ai",
+    modulesRoot: BENCH,
+    modules: [{ type: "ESModule", path: path.join(BENCH, "ai-binding.generated.mjs"), contents: emulator.replace(marker, "const emulatorBinding = function (env) {") + "\n" + wrapper }],
+  };
+}
+
+async function startInstance() {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gateway-cpu-"));
+  const env = { API_KEYS: KEY, TRANSLATE_PASSWORD: KEY, LOCAL_STATE_DIR: stateDir, PORT: "0", HOST };
+  const base = serve.useRuntime ? serve.localConfig(env, RUNTIME) : serve.localConfig(env);
+  const gateway = base.workers[0];
+  const direct = [{ host: HOST, port: 0 }];
+  const ai = { AI: { scriptName: "bench-ai" } };
+  const jsFile = path.join(BENCH, "js-worker.mjs");
+  const emptyFile = path.join(BENCH, "profile/empty.py");
+  const workers = [
+    { ...gateway, wrappedBindings: { ...gateway.wrappedBindings, ...ai }, unsafeDirectSockets: direct },
+    {
+      name: "bench-js", modulesRoot: BENCH, modules: [{ type: "ESModule", path: jsFile, contents: fs.readFileSync(jsFile, "utf8") }],
+      compatibilityDate: gateway.compatibilityDate, bindings: { API_KEYS: KEY, TRANSLATE_PASSWORD: KEY }, r2Buckets: { IMAGES: "bench-js-images" },
+      wrappedBindings: ai, unsafeDirectSockets: direct,
+    },
+  ];
+  // The empty handler: module-level on_fetch on the legacy runtime; a WorkerEntrypoint on newer dates.
+  const emptySource = fs.readFileSync(emptyFile, "utf8") + (RUNTIME === "legacy" ? "" : [
+    "",
+    "from workers import WorkerEntrypoint",
+    "",
+    "",
+    "class Default(WorkerEntrypoint):",
+    "    async def fetch(self, request):",
+    "        return Response.new('{\"ok\":true}')",
+    "",
+  ].join("\n"));
+  const sdk = gateway.modules.filter((m) => m.path.includes("python_modules"));
+  workers.push({
+    name: "bench-py-empty", modulesRoot: path.dirname(emptyFile),
+    modules: [{ type: "PythonModule", path: emptyFile, contents: emptySource }, ...sdk.map((m) => ({ ...m, path: path.join(path.dirname(emptyFile), path.relative(gateway.modulesRoot, m.path)) }))],
+    compatibilityDate: gateway.compatibilityDate, compatibilityFlags: gateway.compatibilityFlags, bindings: { API_KEYS: KEY }, wrappedBindings: ai, unsafeDirectSockets: direct,
+  });
+  if (BASELINE) {
+    // The same worker with the baseline's Python modules (same names, so the same imports).
+    const srcDir = path.join(path.resolve(BASELINE), "src");
+    const files = [];
+    const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? e.name !== "__pycache__" && walk(path.join(dir, e.name)) : e.name.endsWith(".py") && files.push(path.join(dir, e.name))));
+    walk(srcDir);
+    const main = path.join(srcDir, path.relative(gateway.modulesRoot, gateway.modules[0].path));
+    files.sort((a, b) => (a === main ? -1 : b === main ? 1 : 0));
+    workers.push({
+      ...workers[0], name: "bench-py-baseline", modulesRoot: srcDir,
+      modules: [...files.map((f) => ({ type: "PythonModule", path: f, contents: fs.readFileSync(f, "utf8") })), ...gateway.modules.filter((m) => m.path.includes("python_modules")).map((m) => ({ ...m, path: path.join(srcDir, path.relative(gateway.modulesRoot, m.path)) }))],
+    });
+  }
+  workers.push(aiBindingModule());
+  const before = new Set(workerdPids());
+  const mf = new Miniflare({ ...base, workers });
+  await mf.ready;
+  const urls = {
+    py: (await mf.unsafeGetDirectURL(gateway.name)).href,
+    js: (await mf.unsafeGetDirectURL("bench-js")).href,
+    empty: (await mf.unsafeGetDirectURL("bench-py-empty")).href,
+  };
+  if (BASELINE) urls.base = (await mf.unsafeGetDirectURL("bench-py-baseline")).href;
+  const pid = workerdPids().find((p) => !before.has(p));
+  return { mf, urls, pid, dispose: async () => { await mf.dispose(); fs.rmSync(stateDir, { recursive: true, force: true }); } };
+}
+
+// --- report ----------------------------------------------------------------------------------------
+
+function tables(r) {
+  const lines = [];
+  const ratio = (a, b) => (a && b ? round(a / b, 2) : null);
+  lines.push(`### CPU per request, non-streamed (${r.runtime} runtime; concurrency 1, ${SECONDS} s per step, median of ${r.rounds} rounds)`, "");
+  const b = BASELINE ? " Python before p50 ms |" : "";
+  const bc = BASELINE ? " Python before CPU ms/req |" : "";
+  lines.push(`| endpoint | JS p50 ms |${b} Python p50 ms | empty Python handler p50 ms | **Python ÷ empty** | JS CPU ms/req |${bc} Python CPU ms/req | empty handler CPU ms/req | Python CPU ÷ JS |`);
+  lines.push(`| --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- |`);
+  for (const [name, e] of Object.entries(r.endpoints)) {
+    const bp = BASELINE ? ` ${e.base.p50_ms} |` : "", bcp = BASELINE ? ` ${e.base.cpu_ms_per_request} |` : "";
+    lines.push(`| ${ENDPOINTS[name].label} | ${e.js.p50_ms} |${bp} ${e.py.p50_ms} | ${r.empty.p50_ms} | **${ratio(e.py.p50_ms, r.empty.p50_ms)}** | ${e.js.cpu_ms_per_request} |${bcp} ${e.py.cpu_ms_per_request} | ${r.empty.cpu_ms_per_request} | ${ratio(e.py.cpu_ms_per_request, e.js.cpu_ms_per_request)} |`);
+  }
+  lines.push("", `### CPU of streamed answers (${r.runtime} runtime; ${STREAMS} streams per size and variant, one at a time, median of ${r.rounds} rounds)`, "");
+  lines.push("| variant | CPU of a 20-token stream ms | **CPU of a 500-token stream ms** | the same minus the floor ms | **CPU per chunk µs** | per chunk ÷ JS transform | per chunk minus the floor µs | wall time of a 500-token stream ms |");
+  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  if (!Object.keys(r.streams).length) return lines.join("\n");
+  const jsChunk = r.streams[STREAM_VARIANTS.find((v) => v[1] === "js")[0]].per_chunk_us;
+  // The floor: the JS worker handing the emulator's stream on untouched, i.e. the emulator making
+  // the events and workerd's HTTP work, which the platform would not count against the worker.
+  const floor = r.streams[STREAM_VARIANTS.find((v) => v[1] === "js" && v[2] === OPENAI_MODEL)[0]];
+  for (const [label] of STREAM_VARIANTS) {
+    const s = r.streams[label];
+    lines.push(`| ${label} | ${s.cpu_20_ms} | **${s.cpu_500_ms}** | ${round(s.cpu_500_ms - floor.cpu_500_ms, 2)} | **${s.per_chunk_us}** | ${ratio(s.per_chunk_us, jsChunk)} | ${round(s.per_chunk_us - floor.per_chunk_us, 1)} | ${s.wall_500_ms} |`);
+  }
+  lines.push("", "CPU is the workerd process's (utime + stime) over streams made one at a time, so it includes the AI emulator producing the events and workerd's HTTP work; " +
+    "\"minus the floor\" subtracts the JS pass-through row (the emulator + HTTP with a worker that does nothing per chunk): the estimate of what the platform would count against the worker. " +
+    "Per chunk: (CPU of a 500-event stream − CPU of a 20-event stream) / 480.");
+  return lines.join("\n");
+}
+
+async function main() {
+  const started = new Date();
+  log(`starting workerd (${RUNTIME} runtime): the gateway, the JS worker, the empty Python handler, the AI emulator`);
+  const instance = await startInstance();
+  const rounds = QUICK ? 1 : 3;
+  const raw = { endpoints: {}, empty: [], streams: {} };
+  try {
+    // Warm every worker and path first (imports, first-call costs), so round 1 measures warm code too.
+    for (const endpoint of Object.values(ENDPOINTS)) for (const kind of KINDS) await endpointRun(instance.urls[kind], endpoint, QUICK ? 0.5 : 1.5, instance.pid);
+    await endpointRun(instance.urls.empty, { path: "/", headers: {}, body: ENDPOINTS.chat.body }, 0.5, instance.pid);
+    for (let round_ = 0; round_ < rounds; round_++) {
+      for (const [name, endpoint] of Object.entries(ENDPOINTS)) {
+        raw.endpoints[name] ??= {};
+        for (const kind of KINDS) (raw.endpoints[name][kind] ??= []).push(await endpointRun(instance.urls[kind], endpoint, SECONDS, instance.pid));
+      }
+      raw.empty.push(await endpointRun(instance.urls.empty, { path: "/", headers: {}, body: ENDPOINTS.chat.body, check: (r) => r.status === 200 }, SECONDS, instance.pid));
+      for (const [label, kind, model, extra, relay] of argv.includes("--no-streams") ? [] : STREAM_VARIANTS) {
+        const small = await streamCpu(instance.urls[kind], model, 20, extra, relay, instance.pid, STREAMS * 2);
+        const large = await streamCpu(instance.urls[kind], model, 500, extra, relay, instance.pid, STREAMS);
+        (raw.streams[label] ??= []).push({ small, large });
+      }
+      log(`  round ${round_ + 1} of ${rounds} done`);
+    }
+  } finally {
+    await instance.dispose();
+  }
+  const med = (runs, field) => round(median(runs.map((x) => x[field])));
+  const result = {
+    command: `node bench/cpu.mjs${argv.length ? " " + argv.join(" ") : ""}`,
+    date: started.toISOString(),
+    runtime: RUNTIME,
+    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, load_average: os.loadavg().map((x) => round(x, 2)), node: process.version },
+    rounds,
+    raw,
+    endpoints: Object.fromEntries(Object.entries(raw.endpoints).map(([name, e]) => [name, Object.fromEntries(KINDS.map((k) => [k, { p50_ms: med(e[k], "p50_ms"), cpu_ms_per_request: med(e[k], "cpu_ms_per_request") }]))])),
+    empty: { p50_ms: med(raw.empty, "p50_ms"), cpu_ms_per_request: med(raw.empty, "cpu_ms_per_request") },
+    streams: Object.fromEntries(Object.entries(raw.streams).map(([label, runs]) => [label, {
+      cpu_20_ms: round(median(runs.map((x) => x.small.cpu_ms)), 2),
+      cpu_500_ms: round(median(runs.map((x) => x.large.cpu_ms)), 2),
+      per_chunk_us: round(median(runs.map((x) => ((x.large.cpu_ms - x.small.cpu_ms) * 1000) / 480)), 1),
+      wall_500_ms: round(median(runs.map((x) => x.large.wall_ms)), 1),
+    }])),
+  };
+  const table = tables(result);
+  console.log(table);
+  if (!argv.includes("--no-write")) {
+    fs.mkdirSync(path.join(BENCH, "results"), { recursive: true });
+    fs.writeFileSync(path.join(BENCH, `results/cpu-${RUNTIME}.json`), JSON.stringify(result, null, 2) + "\n");
+    if (!QUICK) {
+      const file = path.join(BENCH, "RESULTS.md");
+      const begin = `<!-- cpu:${RUNTIME}:begin -->`, end = `<!-- cpu:${RUNTIME}:end -->`;
+      const section = [begin, "", `Made with \`${result.command}\` on ${result.date.slice(0, 16).replace("T", " ")} UTC (${result.machine.cpus} × ${result.machine.cpu_model}, ` +
+        `load average ${result.machine.load_average.join(" / ")} at the end: the machine was shared).`, "", table, "", end].join("\n");
+      let md = fs.readFileSync(file, "utf8");
+      md = md.includes(begin) ? md.slice(0, md.indexOf(begin)) + section + md.slice(md.indexOf(end) + end.length) : md.trimEnd() + "\n\n" + section + "\n";
+      fs.writeFileSync(file, md);
+    }
+  }
+}
+
+main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1); });

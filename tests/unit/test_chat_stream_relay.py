@@ -1,0 +1,121 @@
+"""The synchronous stream relay (issue 18): fed one read at a time, as the runtime's TransformStream does."""
+
+import json
+
+import pytest
+
+from gateway.catalog import BY_ID
+from gateway.chat import ChatRequest, ChatStreamRelay, passthrough_safe
+
+GPT_OSS = BY_ID["@cf/openai/gpt-oss-20b"]
+LLAMA = BY_ID["@cf/meta/llama-3.1-8b-instruct-fast"]
+USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+
+
+def parse(body, model=GPT_OSS):
+    return ChatRequest.parse({"messages": [{"role": "user", "content": "hi"}], "stream": True, **body}, model)
+
+
+def openai_stream(model_id=GPT_OSS.id, pieces=("Hel", "lo"), finish="stop") -> bytes:
+    base = {"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 7, "model": model_id}
+    events = [{**base, "choices": [{"index": 0, "delta": ({"role": "assistant", "content": p} if i == 0 else {"content": p}), "finish_reason": None}]}
+              for i, p in enumerate(pieces)]
+    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}], "usage": USAGE})
+    return ("".join(f"data: {json.dumps(e, separators=(',', ':'))}\n\n" for e in events) + "data: [DONE]\n\n").encode()
+
+
+def relay_all(request, data: bytes, cuts=()) -> str:
+    relay = ChatStreamRelay(request, created=1)
+    out, last = [], 0
+    for cut in [*cuts, len(data)]:
+        out.append(relay.feed(data[last:cut]))
+        last = cut
+        if relay.finished:
+            break
+    out.append(relay.end())
+    return "".join(out)
+
+
+def payloads(text: str) -> list:
+    events = [e[len("data: "):] for e in text.split("\n\n") if e]
+    return [e if e == "[DONE]" else json.loads(e) for e in events]
+
+
+def test_an_openai_stream_needing_nothing_is_relayed_byte_for_byte_however_it_is_cut():
+    data = openai_stream()
+    request = parse({})
+    assert passthrough_safe(request)
+    for cut in range(1, len(data), 7):
+        assert relay_all(request, data, [cut]).encode() == data
+
+
+def test_all_events_of_one_read_come_out_of_one_call():
+    relay = ChatStreamRelay(parse({}, LLAMA), created=1)
+    out = relay.feed(b'data: {"response":"a"}\n\ndata: {"response":"b"}\n\ndata: {"response":"c"}\n\n')
+    assert [p["choices"][0]["delta"].get("content") for p in payloads(out)] == ["", "a", "b", "c"]
+
+
+@pytest.mark.parametrize("body", [{"stop": ["lo"]}, {"stream_options": {"include_usage": True}}])
+def test_stop_strings_and_usage_chunks_are_not_passthrough_safe_and_are_rewritten(body):
+    request = parse(body)
+    assert not passthrough_safe(request)
+    events = payloads(relay_all(request, openai_stream()))
+    assert events[-1] == "[DONE]"
+    chunks = events[:-1]
+    assert {c["id"] for c in chunks} == {"chatcmpl-up"} and {c["created"] for c in chunks} == {7}
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    if "stop" in body:
+        assert text == "Hel"
+        assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"][0]["finish_reason"]] == ["stop"]
+    else:
+        assert text == "Hello"
+        assert [c for c in chunks if c.get("usage")] == [chunks[-1]] and chunks[-1]["choices"] == [] and chunks[-1]["usage"] == USAGE
+
+
+def test_a_model_named_otherwise_is_renamed_to_what_the_gateway_reports():
+    events = payloads(relay_all(parse({}), openai_stream(model_id="gpt-oss-20b")))
+    assert {e["model"] for e in events[:-1]} == {GPT_OSS.id}
+    assert "".join(e["choices"][0]["delta"].get("content") or "" for e in events[:-1]) == "Hello"
+
+
+def test_older_models_and_models_not_marked_openai_are_not_passthrough_safe():
+    assert not passthrough_safe(parse({}, LLAMA))
+
+
+def test_relay_after_done_and_after_failure_says_nothing_more():
+    relay = ChatStreamRelay(parse({}, LLAMA), created=1)
+    relay.feed(b'data: {"response":"a"}\n\ndata: [DONE]\n\n')
+    assert relay.finished
+    assert relay.end().endswith("data: [DONE]\n\n")
+    assert relay.feed(b'data: {"response":"late"}\n\n') == "" and relay.end() == "" and relay.fail("x") == ""
+
+
+def test_idle_failure_is_an_error_event_after_the_role_chunk():
+    relay = ChatStreamRelay(parse({}, LLAMA), created=1)
+    events = payloads(relay.fail("the stream was silent for 1s"))
+    assert events[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert events[-1]["error"]["code"] == "stream_interrupted"
+    assert relay.closed and relay.fail("again") == ""
+
+
+def test_error_event_in_the_middle_of_a_read_cuts_the_stream_there():
+    relay = ChatStreamRelay(parse({}, LLAMA), created=1)
+    out = relay.feed(b'data: {"response":"ok"}\n\ndata: {"error":"boom"}\n\ndata: {"response":"never"}\n\n')
+    assert "never" not in out and "stream_interrupted" in out and relay.closed
+
+
+def test_embeddings_json_text_is_what_json_response_writes():
+    """Issue 18: vectors the runtime hands over as JSON text (never Python floats) give the same bytes."""
+    from gateway import embeddings
+    from gateway.http import json_response
+    from gateway.platform import JsonText
+
+    model = BY_ID["@cf/baai/bge-m3"]
+    vectors = [[0.5, -1.25, 3.0e-5], [1.0, 2.5, -0.125]]
+    texts = ["hello", "world é"]
+    expected = json_response(embeddings.response(vectors, texts, model, "float")).body
+    as_text = [JsonText(json.dumps(v, separators=(",", ":"))) for v in vectors]
+    assert embeddings.response_json(vectors, texts, model, "float") == expected
+    assert embeddings.response_json(as_text, texts, model, "float") == expected
+    base64_expected = json_response(embeddings.response(vectors, texts, model, "base64")).body
+    assert embeddings.response_json(as_text, texts, model, "base64") == base64_expected
