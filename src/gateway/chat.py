@@ -587,7 +587,13 @@ def passthrough_safe(request: ChatRequest) -> bool:
 async def completion_chunks(source: AsyncIterable[bytes], request: ChatRequest, *, created: int) -> AsyncIterator[str]:
     """`ChatStreamRelay` over an async byte source, an event at a time (answers that were not
     streamed by the model, and tests)."""
-    relay = ChatStreamRelay(request, created=created)
+    async for event in relay_events(source, ChatStreamRelay(request, created=created)):
+        yield event
+
+
+async def relay_events(source: AsyncIterable[bytes], relay: "ChatStreamRelay") -> AsyncIterator[str]:
+    """A relay driven from Python, an event at a time: for the endpoints that re-shape every
+    chat event anyway (/v1/completions, /v1/responses) instead of the runtime's pipe."""
     try:
         async for data in source:
             for event in relay.feed_events(data):

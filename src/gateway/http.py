@@ -192,6 +192,8 @@ class PassthroughResponse:
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # The RuntimeStream `body` belongs to, for a caller that must read it after all.
+    source: Any = None
 
 
 class StreamRelay(Protocol):

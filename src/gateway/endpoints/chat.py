@@ -43,7 +43,7 @@ async def chat_completions(ctx: Context):
             return StreamResponse(completion_chunks(chunks_from_completion(result), request, created=created), headers=sse_headers)
         if settings.stream_passthrough and passthrough_safe(request):
             # The model's stream is already what the relay would send: no Python per chunk.
-            return PassthroughResponse(result.handle, headers={**sse_headers, "X-Stream-Relay": "passthrough"})
+            return PassthroughResponse(result.handle, headers={**sse_headers, "X-Stream-Relay": "passthrough"}, source=result)
         relay = ChatStreamRelay(request, created=created)
         return RelayResponse(result, relay, settings.ai_timeout_seconds, headers={**sse_headers, "X-Stream-Relay": "transform"})
 

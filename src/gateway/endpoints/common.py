@@ -38,3 +38,16 @@ async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: st
         print(f"Workers AI error from {model_id}: code={error.code}")
         raise from_upstream(error, model_id, time.time()) from None
 
+
+async def idle_timeout(chunks, seconds: float):
+    """The chunks of a stream read in Python, ending it with UpstreamError when the model goes
+    silent for `seconds` (the chat relay in the runtime's pipe has its own watchdog instead)."""
+    iterator = chunks.__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(iterator.__anext__(), seconds)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise UpstreamError(f"the stream was silent for {seconds:g}s") from None
+        yield chunk

@@ -9,12 +9,16 @@ repeated here.
 from __future__ import annotations
 
 import json
+from typing import AsyncIterator
 
 from .. import completions, responses
-from ..http import Headers, Request, Response, StreamResponse, json_response
+from ..chat import relay_events
+from ..http import Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse, json_response
 from ..platform import Context
+from ..sse import sse_payloads
 from ..tokens import decode_tokens
 from .chat import chat_completions
+from .common import idle_timeout
 
 
 class _JsonBody:
@@ -38,6 +42,27 @@ async def via_chat(ctx: Context, chat: dict):
     return await chat_completions(Context(request, ctx.platform))
 
 
+_STREAMS = (StreamResponse, RelayResponse, PassthroughResponse)
+
+
+async def _chat_events(answer, idle_seconds: float) -> AsyncIterator[str]:
+    """The chat stream's SSE events, read in Python whichever way the chat endpoint relays it."""
+    if isinstance(answer, StreamResponse):
+        async for event in answer.chunks:
+            yield event
+    elif isinstance(answer, RelayResponse):
+        async for event in relay_events(idle_timeout(answer.source, idle_seconds), answer.relay):
+            yield event
+    else:  # pass-through: the model's own OpenAI chunks
+        async for payload in sse_payloads(idle_timeout(answer.source, idle_seconds)):
+            yield f"data: {payload}\n\n"
+
+
+def _stream_headers(answer) -> dict[str, str]:
+    # These streams are always re-shaped in Python, whichever path the chat stream took.
+    return {k: v for k, v in answer.headers.items() if k != "X-Stream-Relay"}
+
+
 def _model_headers(answer) -> dict[str, str]:
     return {k: v for k, v in answer.headers.items() if k.lower() != "content-type" and k.lower() != "content-length"}
 
@@ -47,8 +72,8 @@ async def create_completion(ctx: Context):
     prompt = completions.prompt_text(body, decode_tokens)
     echo = prompt if body.get("echo") is True else ""
     answer = await via_chat(ctx, completions.chat_body(body, prompt))
-    if isinstance(answer, StreamResponse):
-        return StreamResponse(completions.text_completion_chunks(answer.chunks, echo=echo), answer.status, answer.headers)
+    if isinstance(answer, _STREAMS):
+        return StreamResponse(completions.text_completion_chunks(_chat_events(answer, ctx.settings.ai_timeout_seconds), echo=echo), answer.status, _stream_headers(answer))
     if isinstance(answer, Response) and answer.status == 200:
         return json_response(completions.text_completion(json.loads(answer.body), echo=echo), headers=_model_headers(answer))
     return answer
@@ -57,9 +82,9 @@ async def create_completion(ctx: Context):
 async def create_response(ctx: Context):
     body = await ctx.request.json_object()
     answer = await via_chat(ctx, responses.chat_body(body))
-    if isinstance(answer, StreamResponse):
+    if isinstance(answer, _STREAMS):
         model = answer.headers.get("X-Model") or str(body.get("model"))
-        return StreamResponse(responses.response_events(answer.chunks, body, model), answer.status, answer.headers)
+        return StreamResponse(responses.response_events(_chat_events(answer, ctx.settings.ai_timeout_seconds), body, model), answer.status, _stream_headers(answer))
     if isinstance(answer, Response) and answer.status == 200:
         return json_response(responses.response_object(json.loads(answer.body), body), headers=_model_headers(answer))
     return answer
