@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import traceback
 
-from . import envelopes
+from . import envelopes, usage
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
 from .endpoints import audio, chat, describe, embeddings, files, health, images, models, playground, translate
+from .endpoints import usage as usage_endpoint
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response
 from .platform import Context, Platform
@@ -31,6 +32,7 @@ ROUTER = Router(
         Route(("POST",), "/translate", translate.deeplx, auth=require_translate_secret, errors=envelopes.deeplx),
         Route(("POST",), "/v2/translate", translate.deepl_v2, auth=require_translate_secret, errors=envelopes.deepl),
         Route(("POST",), "/ai/run/{model:path}", translate.ai_run, errors=envelopes.cloudflare),
+        Route(("GET",), "/v1/usage", usage_endpoint.get_usage, auth=usage_endpoint.require_usage_key),
     ]
 )
 
@@ -62,12 +64,14 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
     settings = platform.settings
     if request.method == "OPTIONS":
         return preflight(request, settings)
+    ctx = Context(request, platform)
     try:
         match = resolve_route(request.method, request.path)
         route = match.route
         if not route.public:
             (route.auth or require_api_key)(request, settings)
-        response = await route.handler(Context(request, platform), **match.params)
+            usage.start(ctx, translate_route=route.auth is require_translate_secret)
+        response = await route.handler(ctx, **match.params)
     except ApiError as error:
         response = render_error(request.path, error)
     except Exception:
@@ -75,6 +79,8 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         # code and messages, never local variables, so no key can end up there).
         print(f"unhandled error on {request.method} {request.path}:\n{traceback.format_exc()}")
         response = render_error(request.path, internal_error())
+    # What the request spent is written even when it failed after its AI calls.
+    await usage.finish(ctx)
     response.headers.update(cors_headers(request, settings))
     if request.method == "HEAD" and isinstance(response, Response):
         response.body = b""

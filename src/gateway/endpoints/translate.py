@@ -12,7 +12,7 @@ import secrets
 import time
 from urllib.parse import parse_qs
 
-from .. import languages
+from .. import languages, translation_cache, usage
 from ..catalog import TRANSLATION, Resolved, resolve
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import json_response
@@ -52,7 +52,10 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
                            code="translation_failed") from None
 
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
-    return await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"), one, tags=tags)
+    done = await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"),
+                                 translation_cache.cached(ctx, model_id, one), tags=tags)
+    usage.count_characters(ctx, model_id, sum(len(text) for text in texts))
+    return done
 
 
 async def deeplx(ctx: Context):
