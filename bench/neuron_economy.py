@@ -119,7 +119,7 @@ def replay() -> None:
               f"{u['neurons_saved']:.1f} | {u['neurons_saved'] / max(1e-9, u['neurons'] + u['neurons_saved']):.1%} |")
 
 
-def latency(requests: int) -> None:
+def latency(requests: int, gap_ms: float) -> None:
     gateways = {
         "accounting off (no D1)": LocalGateway(api_keys=KEY, extra_env={"LOCAL_NO_D1": "1"}),
         "accounting on": LocalGateway(api_keys=KEY),
@@ -136,11 +136,14 @@ def latency(requests: int) -> None:
                     started = time.perf_counter()
                     client.post(f"{gateway.url}/v1/chat/completions", json=CHAT).raise_for_status()
                     timings[name].append((time.perf_counter() - started) * 1000)
+                    # With a gap, the deferred write is over before the next request: what remains
+                    # is the accounting's cost on the answer's own path.
+                    time.sleep(gap_ms / 1000)
     finally:
         for gateway in gateways.values():
             gateway.stop()
     base = statistics.median(timings["accounting off (no D1)"])
-    print(f"\nAccounting latency: {requests} sequential chat requests per gateway, interleaved")
+    print(f"\nAccounting latency: {requests} sequential chat requests per gateway, interleaved, {gap_ms:g} ms between requests")
     print("| gateway | p50 ms | p90 ms | p50 added |")
     print("| --- | ---: | ---: | ---: |")
     for name, values in timings.items():
@@ -151,12 +154,13 @@ def latency(requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--gap-ms", type=float, default=0.0, help="pause after each request (lets deferred writes finish)")
     parser.add_argument("--only", choices=["replay", "latency"])
     args = parser.parse_args()
     if args.only in (None, "replay"):
         replay()
     if args.only in (None, "latency"):
-        latency(args.requests)
+        latency(args.requests, args.gap_ms)
 
 
 if __name__ == "__main__":

@@ -235,6 +235,9 @@ def _deferrer(ctx):
 
     async def guarded(coro):
         try:
+            # Yield once first, so the answer goes out before the work starts: started at once, a
+            # local D1 write delayed the response by ~10 ms (p50 5.8 → 15.8 ms; with the yield 5.7).
+            await asyncio.sleep(0)
             await coro
         except Exception as exc:  # a deferred write must never surface as an unhandled rejection
             print(f"deferred task failed: {type(exc).__name__}: {exc}")

@@ -6,8 +6,9 @@
 - Keys are stored as a SHA-256 hash, never as the key; the first 16 hex digits are the key's id
   that /v1/usage shows and KEY_BUDGETS may name.
 - A key with a daily cap (KEY_BUDGETS) is refused with 429 `budget_exhausted` once what it spent
-  today reaches the cap, until 00:00 UTC. The check reads the table before the request's first
-  AI call, so requests already in flight when the cap is reached still finish (a small overshoot).
+  today reaches the cap, until 00:00 UTC. The check runs before the request's first AI call, on
+  today's total as this isolate knows it (the table, re-read every 10 s, plus its own requests),
+  so requests in flight or in other isolates when the cap is reached still finish (an overshoot).
 - Without a database everything here is a no-op: accounting is off, budgets cannot be enforced.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -157,6 +159,8 @@ async def finish(ctx: Context) -> None:
     meter, database = ctx.meter, ctx.platform.database
     if meter is None or not meter.models or database is None:
         return
+    if meter.budget_check is not None:
+        _spent_locally(meter)
     write = _record(database, meter)
     if ctx.platform.defer is not None:
         ctx.platform.defer(write)
@@ -194,8 +198,33 @@ def budget_exhausted(cap: float, spent: float, epoch: float) -> ApiError:
     )
 
 
+# What each budgeted key spent today as this isolate knows it: read from the table at most every
+# BUDGET_REFRESH_SECONDS, plus what this isolate's own requests added since. Saves the D1 read on
+# most requests (locally it cost ~11 ms a request); other isolates' spending shows up within the
+# refresh interval.
+BUDGET_REFRESH_SECONDS = 10.0
+_spent: dict[tuple[str, str], list[float]] = {}
+
+
+async def _spent_now(database, meter: Meter) -> float:
+    entry = _spent.get((meter.hashed, meter.day))
+    if entry is not None and time.monotonic() - entry[1] < BUDGET_REFRESH_SECONDS:
+        return entry[0]
+    value = await spent_today(database, meter.hashed, meter.day)
+    if len(_spent) > 1000:
+        _spent.clear()
+    _spent[(meter.hashed, meter.day)] = [value, time.monotonic()]
+    return value
+
+
+def _spent_locally(meter: Meter) -> None:
+    entry = _spent.get((meter.hashed, meter.day))
+    if entry is not None:
+        entry[0] += sum(use.neurons for use in meter.models.values())
+
+
 async def check_budget(ctx: Context) -> None:
-    """Before a request's AI calls: refuses when its key's cap is reached. Read once per request."""
+    """Before a request's AI calls: refuses when its key's cap is reached. Checked once per request."""
     meter, database = ctx.meter, ctx.platform.database
     if meter is None or database is None:
         return
@@ -203,7 +232,7 @@ async def check_budget(ctx: Context) -> None:
     if cap is None:
         return
     if meter.budget_check is None:
-        meter.budget_check = asyncio.ensure_future(spent_today(database, meter.hashed, meter.day))
+        meter.budget_check = asyncio.ensure_future(_spent_now(database, meter))
     try:
         spent = await asyncio.shield(meter.budget_check)
     except DatabaseError as error:

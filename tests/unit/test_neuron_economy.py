@@ -21,6 +21,13 @@ M2M = "@cf/meta/m2m100-1.2b"
 CHAT = "@cf/meta/llama-3.1-8b-instruct-fast"
 
 
+@pytest.fixture(autouse=True)
+def fresh_budget_memory():
+    usage._spent.clear()
+    yield
+    usage._spent.clear()
+
+
 class SqliteDatabase:
     """D1's interface on SQLite (D1 is SQLite): the migration runs as written."""
 
@@ -29,6 +36,7 @@ class SqliteDatabase:
         self.db.row_factory = sqlite3.Row
         self.db.executescript(MIGRATION)
         self.statements: list[str] = []
+        self.queries: list[str] = []
 
     async def execute(self, sql, params):
         self.statements.append(sql)
@@ -38,6 +46,7 @@ class SqliteDatabase:
             raise DatabaseError(str(error)) from None
 
     async def query(self, sql, params):
+        self.queries.append(sql)
         return [dict(row) for row in self.db.execute(sql, params)]
 
 
@@ -169,8 +178,24 @@ def test_budget_refuses_at_the_cap_until_midnight():
     assert served == 3 and 3 * one >= 200 > 2 * one
     assert response.status == 429 and response.headers["Retry-After"] == "3600"
     assert '"code":"budget_exhausted"' in response.body
+    # The table was read once for the 4 requests: the isolate adds its own requests' costs.
+    assert len(platform.database.queries) == 1
     platform.clock = lambda: evening + 3600
     assert post(platform, "/v1/chat/completions", {"model": CHAT, "messages": [{"role": "user", "content": "hi"}]}).status == 200
+
+
+def test_another_isolates_spending_is_seen_after_the_refresh_interval(monkeypatch):
+    key_id = usage.key_id(usage.key_hash("sk-unit"))
+    platform = platform_with(key_budgets={key_id: 100.0})
+    platform.clock = lambda: 86400 * 20 + 60
+    chat = {"model": CHAT, "messages": [{"role": "user", "content": "hi"}]}
+    assert post(platform, "/v1/chat/completions", chat).status == 200  # ≈ 74 of 100
+    # Another isolate spends 50 more: this one does not know yet...
+    platform.database.db.execute("UPDATE usage SET neurons = neurons + 50")
+    assert post(platform, "/v1/chat/completions", chat).status == 200
+    # ...until its view is older than the refresh interval.
+    monkeypatch.setattr(usage, "BUDGET_REFRESH_SECONDS", 0.0)
+    assert post(platform, "/v1/chat/completions", chat).status == 429
 
 
 def test_the_test_clock_header_is_ignored_unless_enabled():
