@@ -106,6 +106,7 @@ class Platform:
     defer: Callable[[Awaitable], None] | None = None
     # Epoch seconds; tests replace it (see usage.now).
     clock: Callable[[], float] = time.time
+    pyodide_version: str | None = None
 
 
 @dataclass
