@@ -110,6 +110,8 @@ def test_a_repeated_translation_makes_no_ai_call(scripted_gateway, httpserver):
 def test_health_says_accounting_is_on(economy):
     body = httpx.get(f"{economy.url}/health").json()
     assert body["accounting"] == "on"
+    # The runtime handed over its context (legacy: on_fetch's ctx; production: self.ctx): writes go after the answer.
+    assert body["wait_until"] is True
     assert body["translation_cache"] == {"enabled": True, "ttl_seconds": 30 * 86400}
 
 
