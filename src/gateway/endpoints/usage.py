@@ -38,16 +38,17 @@ def require_usage_key(request: Request, settings: Settings) -> None:
         raise unauthorized("Incorrect API key provided.")
 
 
-def _days(value: str | None) -> int:
-    if value is None or value == "":
+def _days(values: list[str] | None) -> int:
+    if not values:
         return DEFAULT_DAYS
-    if not value.isdigit() or not 1 <= int(value) <= usage.MAX_DAYS:
+    value = values[0]
+    if len(values) > 1 or not value.isascii() or not value.isdigit() or not 1 <= int(value) <= usage.MAX_DAYS:
         raise bad_request(f"`days` must be a whole number from 1 to {usage.MAX_DAYS}.", param="days")
     return int(value)
 
 
 async def get_usage(ctx: Context):
-    days = _days(ctx.request.query_value("days"))
+    days = _days(ctx.request.query.get("days"))
     database = ctx.platform.database
     if database is None:
         raise ApiError(503, "Usage accounting is off: this worker has no `USAGE_DB` D1 binding (see the README).",
