@@ -198,9 +198,16 @@ class WorkersCache:
             print(f"cache write failed: {exc}")
 
 
-def _default_cache():
-    caches = getattr(js, "caches", None)
-    return getattr(caches, "default", None) if caches is not None else None
+_text_caches: list = []
+
+
+def _text_cache() -> WorkersCache | None:
+    """`caches.default`, looked up once per isolate (None where the runtime has no Cache API)."""
+    if not _text_caches:
+        caches = getattr(js, "caches", None)
+        default = getattr(caches, "default", None) if caches is not None else None
+        _text_caches.append(WorkersCache(default) if default is not None else None)
+    return _text_caches[0]
 
 
 class D1Database:
@@ -461,7 +468,7 @@ async def serve(request, env, runtime: str, ctx=None) -> JsProxy:
         storage=R2Storage(env.IMAGES) if getattr(env, "IMAGES", None) is not None else None,
         fetcher=JsFetcher(),
         python_heap_bytes=_python_heap_bytes,
-        cache=WorkersCache(_default_cache()) if _default_cache() is not None else None,
+        cache=_text_cache(),
         database=D1Database(getattr(env, _USAGE_DB)) if getattr(env, _USAGE_DB, None) is not None else None,
         defer=_deferrer(ctx),
     )

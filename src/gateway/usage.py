@@ -261,7 +261,7 @@ def labels(settings: Settings) -> dict[str, str]:
     return named
 
 
-async def report(ctx: Context, database, hashed: str | None, days: int, epoch: float, settings: Settings) -> dict:
+async def report(database, hashed: str | None, days: int, epoch: float, settings: Settings) -> dict:
     """Per key and day (the last `days` UTC days, today included): requests, neurons, per model."""
     first = utc_day(epoch - (days - 1) * 86400)
     sql = ("SELECT key_hash, day, model, requests, ai_calls, neurons, cache_hits, neurons_saved, characters "

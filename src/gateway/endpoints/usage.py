@@ -57,7 +57,7 @@ async def get_usage(ctx: Context):
     caller = _caller(ctx.request, settings)
     admin = bool(settings.admin_keys) and key_matches(caller, settings.admin_keys)
     try:
-        body = await usage.report(ctx, database, None if admin else usage.key_hash(caller), days, usage.now(ctx), settings)
+        body = await usage.report(database, None if admin else usage.key_hash(caller), days, usage.now(ctx), settings)
     except DatabaseError as error:
         print(f"usage query failed: {error}")
         raise ApiError(502, "The usage database failed; try again.", type="server_error", code="database_failed") from None
