@@ -186,6 +186,21 @@ def check_chat_stream(gw: Gateway) -> str:
     return f"first token {round((first - started) * 1000)} ms, {len(text)} chunks"
 
 
+def check_completions(gw: Gateway) -> str:
+    body = gw.json("POST", "/v1/completions", json_body={"model": "gpt-4o-mini", "max_tokens": 16, "prompt": "Say hello."})
+    text = body["choices"][0]["text"]
+    expect(body.get("object") == "text_completion" and isinstance(text, str) and text.strip(), "empty completion")
+    return f"{body.get('model')}: {short(text, 40)}"
+
+
+def check_responses(gw: Gateway) -> str:
+    body = gw.json("POST", "/v1/responses", json_body={"model": "gpt-4o-mini", "max_output_tokens": 16, "input": "Say hello."})
+    texts = [part.get("text", "") for item in body.get("output") or [] if item.get("type") == "message"
+             for part in item.get("content") or []]
+    expect(body.get("object") == "response" and "".join(texts).strip(), f"no output text: {short(json.dumps(body))}")
+    return f"{body.get('status')}: {short(''.join(texts), 40)}"
+
+
 def check_embeddings(gw: Gateway) -> str:
     body = gw.json("POST", "/v1/embeddings", json_body={"model": "text-embedding-3-small", "input": ["hello world"]})
     vector = body["data"][0]["embedding"]
@@ -247,12 +262,20 @@ def check_deepl_v2(gw: Gateway) -> str:
     return f"{item.get('detected_source_language')}→EN: {short(item['text'], 40)}"
 
 
+def check_deepl_usage(gw: Gateway) -> str:
+    body = gw.json("GET", "/v2/usage", auth=False, headers={"Authorization": f"DeepL-Auth-Key {gw.translate_secret}"})
+    expect(isinstance(body.get("character_count"), int) and isinstance(body.get("character_limit"), int), short(json.dumps(body)))
+    return f"{body['character_count']} of {body['character_limit']} characters today"
+
+
 def checks(found: dict) -> list[tuple[str, str, Callable[[Gateway], str]]]:
     return [
         ("health", "GET /health", check_health),
         ("models", "GET /v1/models", check_models),
         ("chat", "POST /v1/chat/completions", check_chat),
         ("chat-stream", "POST /v1/chat/completions stream", check_chat_stream),
+        ("completions", "POST /v1/completions", check_completions),
+        ("responses", "POST /v1/responses", check_responses),
         ("embeddings", "POST /v1/embeddings", check_embeddings),
         ("image", "POST /v1/images/generations", lambda gw: check_image(gw, found)),
         ("image-file", "GET /file/<key>", lambda gw: check_image_file(gw, found)),
@@ -260,6 +283,7 @@ def checks(found: dict) -> list[tuple[str, str, Callable[[Gateway], str]]]:
         ("speech", "POST /v1/audio/speech", check_speech),
         ("deeplx", "POST /translate?password=", check_deeplx),
         ("deepl-v2", "POST /v2/translate", check_deepl_v2),
+        ("deepl-usage", "GET /v2/usage", check_deepl_usage),
     ]
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import traceback
 
 from . import envelopes, usage
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
-from .endpoints import audio, chat, describe, embeddings, files, health, images, models, playground, translate
+from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, playground, responses, translate
 from .endpoints import usage as usage_endpoint
+from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response
 from .platform import Context, Platform
@@ -23,6 +25,8 @@ ROUTER = Router(
         Route(("GET",), "/v1/models/{model:path}", models.retrieve_model),
         Route(("POST",), "/v1/chat/completions", chat.chat_completions),
         Route(("POST",), "/v1/embeddings", embeddings.create_embeddings),
+        Route(("POST",), "/v1/completions", responses.create_completion),
+        Route(("POST",), "/v1/responses", responses.create_response),
         Route(("POST",), "/v1/images/generations", images.create_images),
         Route(("POST",), "/v1/audio/transcriptions", audio.transcriptions),
         Route(("POST",), "/v1/audio/translations", audio.translations),
@@ -30,7 +34,9 @@ ROUTER = Router(
         Route(("GET",), "/v1/images/generations", images.debug_image),
         Route(("GET",), "/file/{key:path}", files.serve_file, public=True),
         Route(("POST",), "/translate", translate.deeplx, auth=require_translate_secret, errors=envelopes.deeplx),
-        Route(("POST",), "/v2/translate", translate.deepl_v2, auth=require_translate_secret, errors=envelopes.deepl),
+        Route(("POST",), "/v2/translate", deepl.translate, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET", "POST"), "/v2/usage", deepl.usage, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET", "POST"), "/v2/languages", deepl.language_list, auth=deepl_secret, errors=envelopes.deepl),
         Route(("POST",), "/ai/run/{model:path}", translate.ai_run, errors=envelopes.cloudflare),
         Route(("GET",), "/v1/usage", usage_endpoint.get_usage, auth=usage_endpoint.require_usage_key),
     ]
@@ -69,8 +75,10 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         match = resolve_route(request.method, request.path)
         route = match.route
         if not route.public:
-            (route.auth or require_api_key)(request, settings)
-            usage.start(ctx, translate_route=route.auth is require_translate_secret)
+            checked = (route.auth or require_api_key)(request, settings)
+            if inspect.isawaitable(checked):  # a check that reads the body (DeepL's `auth_key` field)
+                await checked
+            usage.start(ctx, translate_route=route.auth in (require_translate_secret, deepl_secret))
         response = await route.handler(ctx, **match.params)
     except ApiError as error:
         response = render_error(request.path, error)

@@ -244,3 +244,13 @@ def resolve(
             param="model", code="model_task_mismatch",
         )
     return Resolved(name, model, via)
+
+
+# Embedding models trained with Matryoshka representation learning: their vectors keep their meaning when cut
+# to a leading prefix (and re-normalised), so OpenAI's `dimensions` is honoured for them and refused for the rest.
+# Cloudflare's model pages (cloudflare-docs src/content/workers-ai-models/, read at 03a4107 and 8cd2f79) list no
+# output sizes; the sizes are the models' own cards: EmbeddingGemma 768/512/256/128, Qwen3-Embedding any 32-1024.
+MATRYOSHKA_DIMENSIONS: dict[str, tuple[int, ...]] = {
+    "@cf/google/embeddinggemma-300m": (768, 512, 256, 128),
+    "@cf/qwen/qwen3-embedding-0.6b": tuple(range(32, 1025)),
+}

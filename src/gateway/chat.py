@@ -284,6 +284,10 @@ def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
         raw_calls = result.get("tool_calls")
     else:
         raise UpstreamError("result has neither `choices` nor `response`")
+    if content is not None and not isinstance(content, (str, dict, list)):
+        # Not text: a JS null that the production runtime's Pyodide hands over as a JsNull proxy
+        # (`{response: null, tool_calls}`), which must not become the text "null".
+        content = None
     if content is not None and not isinstance(content, str):
         # JSON mode: some models hand back the parsed object.
         content = json.dumps(content, ensure_ascii=False)

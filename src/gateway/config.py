@@ -33,6 +33,11 @@ def _seconds(value: str | None, default: float) -> float:
     return seconds if 0 < seconds <= 900 else default
 
 
+def _count(value: str | None, default: int) -> int:
+    text = (value or "").strip().replace("_", "")
+    return int(text) if text.isdigit() else default
+
+
 def parse_aliases(value: str | None) -> dict[str, str]:
     """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
 
@@ -117,6 +122,8 @@ class Settings:
     admin_keys: tuple[str, ...] = ()
     # Tests only: honour an `X-Test-Now` header (epoch seconds) as the clock. Never set in production.
     test_clock: bool = False
+    # What DeepL's /v2/usage reports as `character_limit` (DeepL API Free's monthly figure by default).
+    deepl_character_limit: int = 500_000
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -134,4 +141,5 @@ class Settings:
             key_budgets=parse_budgets(lookup("KEY_BUDGETS")),
             admin_keys=_split_list(lookup("ADMIN_KEYS")),
             test_clock=_flag(lookup("TEST_CLOCK"), False),
+            deepl_character_limit=_count(lookup("DEEPL_CHARACTER_LIMIT"), 500_000),
         )

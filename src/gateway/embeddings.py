@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import math
 import struct
 
-from .catalog import Model
+from . import tokens
+from .catalog import MATRYOSHKA_DIMENSIONS, Model
 from .chat import estimate_tokens
 from .errors import UpstreamError, bad_request
 
@@ -18,8 +20,11 @@ def parse_input(body: dict) -> list[str]:
         texts = [value]
     elif isinstance(value, list) and value and all(isinstance(item, str) for item in value):
         texts = value
-    elif isinstance(value, list) and value and all(isinstance(item, (int, list)) for item in value):
-        raise bad_request("Token arrays are not supported: send `input` as text.", param="input")
+    elif tokens.is_token_ids(value):
+        # One text as tiktoken ids; LangChain's OpenAIEmbeddings and LiteLLM-style clients send these.
+        texts = [tokens.decode_tokens(value, "input")]
+    elif isinstance(value, list) and value and all(tokens.is_token_ids(item) for item in value):
+        texts = [tokens.decode_tokens(item, "input") for item in value]
     else:
         raise bad_request("`input` must be a non-empty string or array of strings.", param="input")
     if len(texts) > MAX_INPUTS:
@@ -33,18 +38,46 @@ def check_options(body: dict, model: Model) -> str:
     encoding = body.get("encoding_format") or "float"
     if encoding not in ("float", "base64"):
         raise bad_request("`encoding_format` must be float or base64.", param="encoding_format")
+    dimensions_for(body, model)
+    return encoding
+
+
+def _sizes(sizes: tuple[int, ...]) -> str:
+    if len(sizes) > 8 and sizes == tuple(range(sizes[0], sizes[-1] + 1)):
+        return f"any size from {sizes[0]} to {sizes[-1]}"
+    return ", ".join(str(size) for size in sorted(sizes, reverse=True))
+
+
+def dimensions_for(body: dict, model: Model) -> int | None:
+    """The size to cut vectors to (`dimensions`), or None for the model's own; 400 naming the sizes it can give."""
     dimensions = body.get("dimensions")
     native = model.limits.get("dimensions")
-    if dimensions is not None:
-        if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
-            raise bad_request("`dimensions` must be a positive integer.", param="dimensions")
-        if dimensions != native:
-            raise bad_request(
-                f"'{model.id}' always returns {native or 'its own number of'} dimensions; it cannot return {dimensions}.",
-                param="dimensions",
-                code="unsupported_dimensions",
-            )
-    return encoding
+    if dimensions is None:
+        return None
+    if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
+        raise bad_request("`dimensions` must be a positive integer.", param="dimensions")
+    sizes = MATRYOSHKA_DIMENSIONS.get(model.id)
+    if sizes and dimensions in sizes:
+        return None if dimensions == native else dimensions
+    if dimensions == native:
+        return None
+    if sizes:
+        raise bad_request(
+            f"'{model.id}' can return {_sizes(sizes)} dimensions (Matryoshka-trained, cut and re-normalised); "
+            f"not {dimensions}.", param="dimensions", code="unsupported_dimensions",
+        )
+    matryoshka = ", ".join(f"{name} ({_sizes(s)})" for name, s in MATRYOSHKA_DIMENSIONS.items())
+    raise bad_request(
+        f"'{model.id}' always returns {native or 'its own number of'} dimensions; it cannot return {dimensions}. "
+        f"Models that can: {matryoshka}.", param="dimensions", code="unsupported_dimensions",
+    )
+
+
+def truncate(vector: list[float], size: int) -> list[float]:
+    """A Matryoshka vector cut to its first `size` values and scaled back to unit length."""
+    head = vector[:size]
+    norm = math.sqrt(sum(v * v for v in head))
+    return [v / norm for v in head] if norm else head
 
 
 def batches(texts: list[str], model: Model) -> list[list[str]]:

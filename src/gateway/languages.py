@@ -70,3 +70,22 @@ def to_m2m100(code, param: str) -> str:
 def to_deepl(m2m100_code: str) -> str:
     """DeepL's upper-case code for an m2m100 code (NB for Norwegian); other languages upper-cased."""
     return M2M100_TO_DEEPL.get(m2m100_code, m2m100_code.upper())
+
+
+# DeepL's English names for its codes, as `/v2/languages` lists them.
+DEEPL_NAMES: dict[str, str] = {
+    "AR": "Arabic", "BG": "Bulgarian", "CS": "Czech", "DA": "Danish", "DE": "German", "EL": "Greek",
+    "EN": "English", "ES": "Spanish", "ET": "Estonian", "FI": "Finnish", "FR": "French", "HE": "Hebrew",
+    "HU": "Hungarian", "ID": "Indonesian", "IT": "Italian", "JA": "Japanese", "KO": "Korean",
+    "LT": "Lithuanian", "LV": "Latvian", "NB": "Norwegian (Bokmål)", "NL": "Dutch", "PL": "Polish",
+    "PT": "Portuguese", "RO": "Romanian", "RU": "Russian", "SK": "Slovak", "SL": "Slovenian", "SV": "Swedish",
+    "TH": "Thai", "TR": "Turkish", "UK": "Ukrainian", "VI": "Vietnamese", "ZH": "Chinese",
+}
+# Target codes DeepL lists as regional variants (all map to m2m100's one language), and the bare
+# codes they replace in DeepL's target list (DeepL keeps ZH beside ZH-HANS/ZH-HANT).
+DEEPL_TARGET_VARIANTS: dict[str, str] = {
+    "EN-GB": "English (British)", "EN-US": "English (American)",
+    "PT-BR": "Portuguese (Brazilian)", "PT-PT": "Portuguese (European)",
+    "ZH-HANS": "Chinese (simplified)", "ZH-HANT": "Chinese (traditional)",
+}
+DEEPL_TARGET_VARIANTS_OF = frozenset({"EN", "PT"})

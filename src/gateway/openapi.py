@@ -138,12 +138,46 @@ def spec() -> dict:
                 body=_json_body(_CHAT_REQUEST),
             )
         },
+        "/v1/completions": {
+            "post": _operation(
+                "Legacy prompt completions, answered by the chat pipeline (the prompt is one user message)",
+                {"200": {"description": "a text_completion, or SSE chunks with `stream: true`",
+                         "content": {_JSON: {"schema": _obj(("id", "object", "choices"), object={"const": "text_completion"})},
+                                     "text/event-stream": {"schema": _SSE_EVENT}}},
+                 **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_obj(("prompt",), model={"type": "string"},
+                                     prompt={"anyOf": [{"type": "string", "minLength": 1},
+                                                       {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1}]},
+                                     stream={"type": "boolean"}, max_tokens={"type": "integer", "minimum": 1},
+                                     echo={"type": "boolean"})),
+            )
+        },
+        "/v1/responses": {
+            "post": _operation(
+                "The Responses API (text or message input, instructions, function tools, streaming), answered by the chat pipeline",
+                {"200": {"description": "a response object, or the Responses event stream with `stream: true`",
+                         "content": {_JSON: {"schema": _obj(("id", "object", "status", "output"), object={"const": "response"})},
+                                     "text/event-stream": {"schema": _obj(("data",), event={"type": "string"},
+                                                                           data={"type": "string", "contentMediaType": _JSON})}}},
+                 **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_obj(("input",), model={"type": "string"},
+                                     input={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}, "minItems": 1}]},
+                                     instructions={"type": "string"}, stream={"type": "boolean"},
+                                     max_output_tokens={"type": "integer", "minimum": 1},
+                                     tools={"type": "array", "items": {"type": "object"}},
+                                     previous_response_id={"type": "string"})),
+            )
+        },
         "/v1/embeddings": {
             "post": _operation(
                 "Embeddings",
                 {**_ok(_JSON, _obj(("object", "data", "model", "usage"), data={"type": "array"})), **_errors("OpenAIError", *_AI_ERRORS)},
-                body=_json_body(_obj(("input",), model={"type": "string"}, input=_DEEPL_TEXTS,
-                                     encoding_format={"type": "string", "enum": ["float", "base64"]})),
+                body=_json_body(_obj(("input",), model={"type": "string"},
+                                     input={"anyOf": [*_DEEPL_TEXTS["anyOf"],
+                                                      {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+                                                      {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}, "minItems": 1}]},
+                                     encoding_format={"type": "string", "enum": ["float", "base64"]},
+                                     dimensions={"type": "integer", "minimum": 1})),
             )
         },
         "/v1/images/generations": {
@@ -197,7 +231,7 @@ def spec() -> dict:
         "/v2/translate": {
             "post": _operation(
                 "DeepL API shape",
-                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 401, 404, 405, 413, 429, 503)},
+                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 403, 404, 405, 413, 429, 503)},
                 body={"required": True, "content": {
                     _JSON: {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, source_lang={"type": "string"}, target_lang={"type": "string"})},
                     "application/x-www-form-urlencoded": {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, target_lang={"type": "string"})},
@@ -213,6 +247,24 @@ def spec() -> dict:
                 parameters=[{"name": "days", "in": "query", "required": False,
                              "schema": {"type": "integer", "minimum": 1, "maximum": 90}, "description": "how many days back (14)"}],
             )
+        },
+        "/v2/usage": {
+            method: _operation(
+                "DeepL usage: characters this secret translated today (UTC), against DEEPL_CHARACTER_LIMIT",
+                {**_ok(_JSON, _obj(("character_count", "character_limit"), character_count={"type": "integer"},
+                                   character_limit={"type": "integer"})),
+                 **_errors("DeepLError", 403, 405)},
+                security=_TRANSLATE_SECURITY,
+            )
+            for method in ("get", "post")
+        },
+        "/v2/languages": {
+            method: _operation(
+                "DeepL languages (`type` source or target, in the query or a form body)",
+                {**_ok(_JSON, {"type": "array", "items": _obj(("language", "name"))}), **_errors("DeepLError", 400, 403, 405)},
+                security=_TRANSLATE_SECURITY, parameters=[_query_param("type", "source (default) or target")],
+            )
+            for method in ("get", "post")
         },
         "/ai/run/{model}": {
             "post": _operation(

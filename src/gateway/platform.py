@@ -107,6 +107,9 @@ class Platform:
     # Epoch seconds; tests replace it (see usage.now).
     clock: Callable[[], float] = time.time
     pyodide_version: str | None = None
+    # Characters translated per secret and day, for DeepL's /v2/usage (`deepl.CharacterCounter`);
+    # None: the isolate's own count.
+    characters: Any = None
 
 
 @dataclass

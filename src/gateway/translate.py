@@ -1,9 +1,9 @@
 """Translating texts with m2m100: segmenting, detecting, deduplicating, reassembling.
 
 m2m100 translates one text per call and mangles line breaks and markup, so each
-text is cut into segments (its lines, and with tag handling the runs of text
-between tags); only the segments go to the model and everything else is kept as
-it was. The model accepts a batch of requests only through the asynchronous
+text is cut into sentences (its lines, and with tag handling the runs of text and
+inline tags between block tags: see `markup`); only the sentences go to the model
+and everything else is kept as it was. The model accepts a batch of requests only through the asynchronous
 Batch API (it queues them and answers with an id to poll later), which a
 synchronous translate call cannot wait for; so the gateway makes one call per
 distinct segment, a few at a time, and never translates the same segment twice.
@@ -12,11 +12,10 @@ distinct segment, a few at a time, and never translates the same segment twice.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from . import language_detection
+from . import language_detection, markup
 from .errors import UpstreamError, bad_request
 
 # Calls in flight at once for one request: enough to hide latency, few enough
@@ -25,9 +24,6 @@ MAX_CONCURRENT_CALLS = 6
 MAX_TEXTS = 200
 MAX_TOTAL_CHARS = 50_000
 
-_LINES = re.compile(r"(\r?\n)")
-_TAGS_AND_LINES = re.compile(r"(<[^<>]*>|\r?\n)")
-
 TranslateSegment = Callable[[str, str, str], Awaitable[str]]
 
 
@@ -35,23 +31,6 @@ TranslateSegment = Callable[[str, str, str], Awaitable[str]]
 class Translation:
     source: str  # m2m100 code of the source (given or detected)
     text: str
-
-
-def _pieces(text: str, tags: bool) -> list[str]:
-    """The text split into separators (newlines, tags) and runs between them; joined back it is the text."""
-    return [piece for piece in (_TAGS_AND_LINES if tags else _LINES).split(text) if piece]
-
-
-def _is_separator(piece: str, tags: bool) -> bool:
-    return piece in ("\n", "\r\n") or (tags and piece.startswith("<") and piece.endswith(">"))
-
-
-def _translatable(piece: str, tags: bool) -> bool:
-    return not _is_separator(piece, tags) and bool(piece.strip())
-
-
-def _plain_text(text: str, tags: bool) -> str:
-    return " ".join(p for p in _pieces(text, tags) if _translatable(p, tags))
 
 
 def check_texts(texts) -> list[str]:
@@ -68,20 +47,29 @@ def check_texts(texts) -> list[str]:
 
 
 async def translate_texts(
-    texts: list[str], source: str | None, target: str, translate_segment: TranslateSegment, *, tags: bool = False
+    texts: list[str], source: str | None, target: str, translate_segment: TranslateSegment, *, tags: bool = False,
+    options: markup.Options | None = None,
 ) -> list[Translation]:
-    """Each text translated to `target`; `source` None means detect it per text."""
+    """Each text translated to `target`; `source` None means detect it per text.
+
+    The cutting into sentences and the putting back of markup is `markup`'s job (see there).
+    """
+    if options is None:
+        options = markup.Options(tags="html") if tags else markup.PLAIN
     plans = []
     wanted: dict[tuple[str, str], None] = {}
     for text in texts:
-        pieces = _pieces(text, tags)
-        src = source or language_detection.detect(_plain_text(text, tags))
-        plans.append((src, pieces))
+        pieces = markup.plan(text, options)
+        src = source or language_detection.detect(
+            " ".join(p.sentence() for p in pieces if isinstance(p, markup.Unit))
+        )
+        plans.append((src, text, pieces))
         if src == target:
             continue
         for piece in pieces:
-            if _translatable(piece, tags):
-                wanted[(src, piece.strip())] = None
+            if isinstance(piece, markup.Unit):
+                for segment in piece.segments():
+                    wanted[(src, segment)] = None
 
     limit = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
 
@@ -93,17 +81,14 @@ async def translate_texts(
     done = dict(zip(keys, await asyncio.gather(*(one(src, segment) for src, segment in keys))))
 
     results = []
-    for src, pieces in plans:
+    for src, text, pieces in plans:
         if src == target:
-            results.append(Translation(src, "".join(pieces)))
+            results.append(Translation(src, text))
             continue
         out = []
         for piece in pieces:
-            if _translatable(piece, tags):
-                # Keep the whitespace around a segment; the model would drop it.
-                lead = piece[: len(piece) - len(piece.lstrip())]
-                trail = piece[len(piece.rstrip()) :]
-                out.append(lead + done[(src, piece.strip())] + trail)
+            if isinstance(piece, markup.Unit):
+                out.append(piece.render(lambda segment, src=src: done[(src, segment)], options))
             else:
                 out.append(piece)
         results.append(Translation(src, "".join(out)))

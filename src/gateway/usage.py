@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import pricing
 from .auth import key_matches, presented_key, presented_translate_secrets
+from .catalog import BY_ID, DEFAULT_MODEL, TRANSLATION
 from .config import Settings
 from .errors import ApiError
 from .platform import Context, DatabaseError
@@ -113,6 +114,9 @@ def start(ctx: Context, translate_route: bool = False) -> None:
         return
     started = now(ctx)
     ctx.meter = Meter(key, key_hash(key), utc_day(started), started)
+    if ctx.platform.database is not None:
+        # DeepL's /v2/usage counts from the usage table instead of one isolate's memory.
+        ctx.platform.characters = TableCharacters(ctx)
 
 
 def charge(ctx: Context, model: str, inputs: dict, result) -> None:
@@ -302,22 +306,31 @@ async def report(database, hashed: str | None, days: int, epoch: float, settings
     }
 
 
-async def characters_since(database, key: str, first_day: str) -> int:
-    """Characters the key sent to translation since `first_day` (DeepL /v2/usage counts these)."""
-    rows = await database.query("SELECT COALESCE(SUM(characters), 0) AS characters FROM usage WHERE key_hash = ? AND day >= ?",
-                                [key_hash(key), first_day])
-    return int(rows[0]["characters"]) if rows else 0
+class TableCharacters:
+    """DeepL's character count (`deepl.CharacterCounter`) kept in the usage table: /translate and
+    /v2/translate add a request's billed characters to its meter (written with the request's one
+    statement), and /v2/usage reads the secret's day from the table, so every isolate and data
+    centre sees the same count. Bound to one request: it counts for the key that request used."""
 
+    def __init__(self, ctx: Context):
+        self._ctx = ctx
 
-async def translate_characters_this_month(ctx: Context) -> int | None:
-    """For DeepL's /v2/usage: the calling translate secret's characters this UTC month; None without accounting."""
-    database = ctx.platform.database
-    key = caller_key(ctx, translate_route=True)
-    if database is None or key is None:
-        return None
-    first = utc_day(now(ctx))[:8] + "01"
-    try:
-        return await characters_since(database, key, first)
-    except DatabaseError as error:
-        print(f"usage query failed: {error}")
-        return None
+    async def add(self, secret: str, day: str, characters: int) -> None:
+        meter = self._ctx.meter
+        if meter is None:
+            return
+        translation = [model for model in meter.models if BY_ID.get(model) and BY_ID[model].task == TRANSLATION]
+        count_characters(self._ctx, translation[0] if translation else DEFAULT_MODEL[TRANSLATION], characters)
+
+    async def used(self, secret: str, day: str) -> int:
+        meter, database = self._ctx.meter, self._ctx.platform.database
+        if meter is None or database is None:
+            return 0
+        try:
+            rows = await database.query(
+                "SELECT COALESCE(SUM(characters), 0) AS characters FROM usage WHERE key_hash = ? AND day = ?",
+                [meter.hashed, day])
+        except DatabaseError as error:
+            print(f"usage query failed: {error}")
+            return 0
+        return int(rows[0]["characters"]) if rows else 0

@@ -127,6 +127,8 @@ def test_tool_calls_round_trip(client, model):
     result = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "find cats"}], tools=TOOLS)
     choice = result.choices[0]
     assert choice.finish_reason == "tool_calls"
+    # No text beside the call (a JS null must not come back as the text "null" on either runtime).
+    assert choice.message.content is None
     call = choice.message.tool_calls[0]
     assert call.type == "function" and call.function.name == "lookup"
     assert json.loads(call.function.arguments) == {"query": "find cats"}

@@ -52,7 +52,8 @@ def test_dimensions_are_refused_where_the_model_cannot(client):
     assert len(ok.data[0].embedding) == 768
 
 
-@pytest.mark.parametrize("body", [{"input": []}, {"input": 5}, {"input": [[1, 2, 3]]}, {"input": ["ok", ""]}, {}])
+@pytest.mark.parametrize("body", [{"input": []}, {"input": 5}, {"input": [[1, -2, 3]]}, {"input": [[1, 10**9]]},
+                                  {"input": [[1, 2], "mixed"]}, {"input": ["ok", ""]}, {}])
 def test_bad_inputs_are_400(http, auth_headers, body):
     response = http.post("/v1/embeddings", headers=auth_headers, json={"model": "@cf/baai/bge-m3", **body})
     assert response.status_code == 400

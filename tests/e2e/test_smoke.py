@@ -11,8 +11,8 @@ import pytest
 from support.local_gateway import ROOT, LocalGateway
 
 SMOKE = ROOT / "scripts" / "smoke.py"
-CHECKS = ["health", "models", "chat", "chat-stream", "embeddings", "image", "image-file",
-          "transcription", "speech", "deeplx", "deepl-v2"]
+CHECKS = ["health", "models", "chat", "chat-stream", "completions", "responses", "embeddings", "image", "image-file",
+          "transcription", "speech", "deeplx", "deepl-v2", "deepl-usage"]
 TRANSLATE_SECRET = "tr-smoke-secret"
 
 
@@ -43,7 +43,7 @@ def test_a_wrong_key_fails(gateway):
     assert code == 1, output
     assert results["health"] == "pass"  # public
     assert all(results[name] == "FAIL" for name in CHECKS if name != "health"), output
-    assert "invalid_api_key" in output and "1 passed, 10 failed" in output
+    assert "invalid_api_key" in output and f"1 passed, {len(CHECKS) - 1} failed" in output
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_translate_secret_option(with_translate_secret):
     assert code == 0 and set(results.values()) == {"pass"}, output
     code, results, output = smoke(url, key)  # the API key does not open /translate then
     assert code == 1, output
-    assert {name for name, result in results.items() if result == "FAIL"} == {"deeplx", "deepl-v2"}, output
+    assert {name for name, result in results.items() if result == "FAIL"} == {"deeplx", "deepl-v2", "deepl-usage"}, output
 
 
 def test_bad_arguments_are_a_usage_error():

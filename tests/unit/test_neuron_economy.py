@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
@@ -243,6 +244,13 @@ def test_cache_keys_separate_models_and_languages():
 def test_deepl_usage_characters_come_from_the_same_table():
     platform = platform_with(translate_password="deepl-secret")
     headers = {"authorization": "DeepL-Auth-Key deepl-secret", "content-type": "application/json"}
-    run(handle(make_request("POST", "/v2/translate", headers=headers, body={"text": ["Hallo", "Welt"], "target_lang": "EN"}), platform))
-    ctx = Context(make_request("GET", "/v2/usage", headers=headers), platform)
-    assert run(usage.translate_characters_this_month(ctx)) == len("HalloWelt")
+    done = run(handle(make_request("POST", "/v2/translate", headers=headers, body={"text": ["Hallo", "Welt"], "target_lang": "EN"}), platform))
+    assert done.status == 200
+    (row,) = run(platform.database.query("SELECT * FROM usage", []))
+    assert row["characters"] == len("HalloWelt") and row["key_hash"] == usage.key_hash("deepl-secret")
+    # A new request (a new platform per request, as on Workers) reads the table, not an isolate's memory.
+    database = platform.database
+    fresh = platform_with(translate_password="deepl-secret")
+    fresh.database = database
+    answer = run(handle(make_request("GET", "/v2/usage", headers=headers), fresh))
+    assert json.loads(answer.body)["character_count"] == len("HalloWelt")

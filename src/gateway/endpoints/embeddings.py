@@ -21,6 +21,7 @@ async def create_embeddings(ctx: Context):
     model = resolved.model
     texts = embeddings.parse_input(body)
     encoding = embeddings.check_options(body, model)
+    dimensions = embeddings.dimensions_for(body, model)
     vectors: list[list[float]] = []
     for batch in embeddings.batches(texts, model):
         result = await run_model(ctx, model.id, {"text": batch})
@@ -31,6 +32,6 @@ async def create_embeddings(ctx: Context):
         except UpstreamError as error:
             print(f"unexpected embeddings result from {model.id}: {error}")
             raise from_upstream(error, model.id, time.time()) from None
-        vectors.extend(got)
+        vectors.extend(got if dimensions is None else [embeddings.truncate(v, dimensions) for v in got])
     headers = {**model_headers(resolved), "X-Usage-Estimated": "true"}
     return json_response(embeddings.response(vectors, texts, model, encoding), headers=headers)

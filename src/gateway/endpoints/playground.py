@@ -136,7 +136,7 @@ tool("image", async () => {
   const url = (await response.json()).data[0].url;
   link.href = url; link.textContent = url;
   img.alt = body.prompt; img.src = url;
-  try { await img.decode(); } catch { throw new Error("The image was stored (link below) but the browser cannot show it."); }
+  try { await img.decode(); } catch { throw new Error("The image was stored (the link above opens it) but the browser cannot show it."); }
 });
 
 tool("translate", async () => {

@@ -2,7 +2,7 @@
 
 - `POST /translate`: DeepLX (Immersive Translate's "DeepLX" service), and its
   "custom API" batch shape with `text_list`;
-- `POST /v2/translate`: DeepL's own API shape (form or JSON);
+- `POST /v2/translate`: DeepL's own API shape (in `deepl.py`, beside /v2/usage and /v2/languages);
 - `POST /ai/run/{model}`: the Workers AI REST shape the original guide used.
 """
 
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from urllib.parse import parse_qs
 
-from .. import languages, translation_cache, usage
+from .. import deepl, languages, translation_cache
 from ..catalog import TRANSLATION, Resolved, resolve
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import json_response
@@ -30,7 +29,8 @@ def _source(code) -> str | None:
     return None if languages.is_auto(code) else languages.to_m2m100(code, "source_lang")
 
 
-async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source, target, tag_handling) -> list[Translation]:
+async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source, target, tag_handling,
+                     options=None) -> list[Translation]:
     model_id = resolved.model.id
 
     async def run(segment: str, src: str, tgt: str) -> str:
@@ -53,8 +53,7 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
 
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
     done = await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"),
-                                 translation_cache.cached(ctx, model_id, one), tags=tags)
-    usage.count_characters(ctx, model_id, sum(len(text) for text in texts))
+                                 translation_cache.cached(ctx, model_id, one), tags=tags, options=options)
     return done
 
 
@@ -67,6 +66,7 @@ async def deeplx(ctx: Context):
         # Immersive Translate's "custom API": a whole page's paragraphs at once.
         texts = check_texts(body["text_list"])
         done = await _translate(ctx, resolved, texts, source, target, body.get("tag_handling"))
+        await deepl.count_characters(ctx, texts)
         out = [{"detected_source_lang": languages.to_deepl(t.source), "text": t.text} for t in done]
         return json_response({"translations": out}, headers=headers)
 
@@ -74,6 +74,7 @@ async def deeplx(ctx: Context):
     if not isinstance(text, str):
         raise bad_request("`text` is required and must be a string.", param="text")
     (done,) = await _translate(ctx, resolved, [text], source, target, body.get("tag_handling"))
+    await deepl.count_characters(ctx, [text])
     return json_response(
         {
             "code": 200,
@@ -86,29 +87,6 @@ async def deeplx(ctx: Context):
         },
         headers=headers,
     )
-
-
-async def _deepl_fields(ctx: Context) -> dict:
-    """DeepL's request fields from a form or a JSON body; `text` always a list."""
-    request = ctx.request
-    if request.content_type == "application/json":
-        body = await request.json_object()
-        text = body.get("text")
-        return {**body, "text": [text] if isinstance(text, str) else text}
-    form = parse_qs(await request.text(), keep_blank_values=True)
-    fields = {name: values[0] for name, values in form.items()}
-    fields["text"] = form.get("text")
-    return fields
-
-
-async def deepl_v2(ctx: Context):
-    fields = await _deepl_fields(ctx)
-    texts = check_texts(fields.get("text"))
-    resolved = _model(ctx, fields.get("model"))
-    done = await _translate(ctx, resolved, texts, fields.get("source_lang"), fields.get("target_lang"),
-                            fields.get("tag_handling"))
-    out = [{"detected_source_language": languages.to_deepl(t.source), "text": t.text} for t in done]
-    return json_response({"translations": out}, headers=model_headers(resolved))
 
 
 async def ai_run(ctx: Context, model: str):

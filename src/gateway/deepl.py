@@ -1,0 +1,207 @@
+"""What the official DeepL clients (Python `deepl`, Node `deepl-node`) need beyond a translation.
+
+- the request fields of `/v2/translate` (JSON or form, repeated or comma-joined tag lists) turned
+  into the segmenter's `markup.Options`;
+- the 403 DeepL answers for a wrong or missing key, and the legacy `auth_key` field;
+- the character count behind `/v2/usage`, behind a small interface (`CharacterCounter`): this
+  isolate's own count until a shared store takes over;
+- the language lists of `/v2/languages`, from the language table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Protocol
+from urllib.parse import parse_qs
+
+from . import languages, markup
+from .auth import key_matches, presented_translate_secrets
+from .config import Settings
+from .errors import ApiError, bad_request
+from .http import Request
+from .platform import Context
+
+SPLIT_SENTENCES = ("0", "1", "nonewlines")
+FORMALITY = ("default", "more", "less", "prefer_more", "prefer_less")
+# DeepL API Free's monthly character allowance: what /v2/usage reports as the limit unless configured.
+DEEPL_FREE_CHARACTER_LIMIT = 500_000
+
+
+# --- request fields -------------------------------------------------------------------------------
+
+async def read_fields(request: Request) -> dict:
+    """DeepL's request fields from a JSON body, a form body (also on GET), and the query; `text` always a list."""
+    fields: dict = {}
+    for name, values in request.query.items():
+        fields[name] = values if name == "text" else values[0]
+    if request.content_type == "application/json":
+        body = await request.json_object()
+        fields.update(body)
+    elif request.content_type == "application/x-www-form-urlencoded":
+        form = parse_qs(await request.text(), keep_blank_values=True)
+        for name, values in form.items():
+            fields[name] = values if name in ("text", "ignore_tags", "splitting_tags", "non_splitting_tags") else values[0]
+    text = fields.get("text")
+    if isinstance(text, str):
+        fields["text"] = [text]
+    return fields
+
+
+def _tag_set(value, name: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise bad_request(f"`{name}` must be a list of tag names or a comma-separated string.", param=name)
+    return frozenset(tag.strip().lower() for item in value for tag in item.split(",") if tag.strip())
+
+
+def _flag(value, name: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, str)) and str(value).strip().lower() in ("0", "1", "true", "false"):
+        return str(value).strip().lower() in ("1", "true")
+    raise bad_request(f"`{name}` must be 0 or 1 (or true/false).", param=name)
+
+
+def options(fields: dict) -> markup.Options:
+    """The segmenter's options from DeepL's fields; 400 naming the field when a value is not DeepL's."""
+    tag_handling = fields.get("tag_handling")
+    if tag_handling in (None, ""):
+        tags = None
+    elif isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml"):
+        tags = tag_handling.lower()
+    else:
+        raise bad_request("`tag_handling` must be xml or html.", param="tag_handling")
+    split = fields.get("split_sentences")
+    # DeepL's default is "1", except with HTML tag handling, where it is "nonewlines".
+    split = ("nonewlines" if tags == "html" else "1") if split in (None, "") else str(split).lower()
+    if split not in SPLIT_SENTENCES:
+        raise bad_request("`split_sentences` must be 0, 1 or nonewlines.", param="split_sentences")
+    formality = fields.get("formality")
+    if formality not in (None, "") and (not isinstance(formality, str) or formality.lower() not in FORMALITY):
+        raise bad_request(f"`formality` must be one of {', '.join(FORMALITY)}.", param="formality")
+    if fields.get("glossary_id"):
+        raise bad_request("Glossaries are not supported by this gateway (m2m100 has no glossary input).", param="glossary_id")
+    return markup.Options(
+        tags=tags,
+        ignore_tags=_tag_set(fields.get("ignore_tags"), "ignore_tags"),
+        splitting_tags=_tag_set(fields.get("splitting_tags"), "splitting_tags"),
+        non_splitting_tags=_tag_set(fields.get("non_splitting_tags"), "non_splitting_tags"),
+        split_on_newlines=split == "1",
+        preserve_formatting=_flag(fields.get("preserve_formatting"), "preserve_formatting"),
+    )
+
+
+def billed_characters(text: str) -> int:
+    """DeepL bills every character of the source text (Unicode code points), markup included."""
+    return len(text)
+
+
+# --- auth -----------------------------------------------------------------------------------------
+
+def _secrets(settings: Settings) -> tuple[str, ...]:
+    return (settings.translate_password,) if settings.translate_password else settings.api_keys
+
+
+async def _candidates(request: Request) -> list[str]:
+    found = presented_translate_secrets(request)
+    legacy = request.query_value("auth_key")
+    if legacy:
+        found.append(legacy)
+    if not found and request.content_type == "application/x-www-form-urlencoded":
+        # The legacy `auth_key` form field: the body is read (within the body limit) only when nothing else was sent.
+        form = parse_qs(await request.text(), keep_blank_values=True)
+        found.extend(value for value in form.get("auth_key", []) if value)
+    return found
+
+
+async def require_secret(request: Request, settings: Settings) -> None:
+    """/v2/*: the translate secret (or any API key when none is set), as DeepL's clients send it.
+
+    DeepL answers 403 for a wrong or missing key, and its libraries raise their
+    authorization error only for that status, so these routes do the same.
+    """
+    secrets = _secrets(settings)
+    if not secrets:
+        raise ApiError(403, "This gateway has no translate secret or API key configured, so it refuses every request.",
+                       type="authentication_error", code="api_keys_not_configured")
+    candidates = await _candidates(request)
+    if not candidates:
+        raise ApiError(403, "Missing authentication key: send `Authorization: DeepL-Auth-Key <secret>`.",
+                       type="authentication_error", code="missing_api_key")
+    if not any([key_matches(candidate, secrets) for candidate in candidates]):
+        raise ApiError(403, "Authorization failure: wrong authentication key.", type="authentication_error",
+                       code="invalid_api_key")
+
+
+async def secret_id(request: Request, settings: Settings) -> str:
+    """A stable, non-reversible name for the secret this request authenticated with (never the secret)."""
+    secrets = _secrets(settings)
+    for candidate in await _candidates(request):
+        if key_matches(candidate, secrets):
+            return hashlib.sha256(candidate.encode("utf-8")).hexdigest()[:16]
+    return "anonymous"
+
+
+# --- usage ----------------------------------------------------------------------------------------
+
+class CharacterCounter(Protocol):
+    """Characters translated per secret and UTC day (`YYYY-MM-DD`)."""
+
+    async def add(self, secret: str, day: str, characters: int) -> None: ...
+
+    async def used(self, secret: str, day: str) -> int: ...
+
+
+class IsolateCounter:
+    """Counts in this isolate's memory: exact for one isolate, reset when it restarts, not shared
+    between isolates or data centres. A shared store (D1) replaces it through `Platform.characters`."""
+
+    def __init__(self):
+        self._counts: dict[tuple[str, str], int] = {}
+
+    async def add(self, secret: str, day: str, characters: int) -> None:
+        for key in [key for key in self._counts if key[1] != day]:
+            del self._counts[key]  # only today is ever asked for
+        self._counts[(secret, day)] = self._counts.get((secret, day), 0) + characters
+
+    async def used(self, secret: str, day: str) -> int:
+        return self._counts.get((secret, day), 0)
+
+
+ISOLATE_COUNTER = IsolateCounter()
+
+
+def counter(ctx: Context) -> CharacterCounter:
+    return ctx.platform.characters or ISOLATE_COUNTER
+
+
+async def count_characters(ctx: Context, texts: list[str]) -> None:
+    """Adds what a translation request bills to its secret's count for today (/translate and /v2/translate share it)."""
+    billed = sum(billed_characters(text) for text in texts)
+    await counter(ctx).add(await secret_id(ctx.request, ctx.settings), utc_day(), billed)
+
+
+def utc_day(now: float | None = None) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() if now is None else now))
+
+
+# --- languages ------------------------------------------------------------------------------------
+
+def language_list(kind) -> list[dict]:
+    """`/v2/languages`: DeepL's codes for what m2m100 translates. m2m100 has no formality control,
+    so no target language claims `supports_formality`."""
+    if kind in (None, "", "source"):
+        return [{"language": code, "name": languages.DEEPL_NAMES[code]} for code in sorted(languages.DEEPL_TO_M2M100)]
+    if kind != "target":
+        raise bad_request("`type` must be source or target.", param="type")
+    codes = [code for code in languages.DEEPL_TO_M2M100 if code not in languages.DEEPL_TARGET_VARIANTS_OF]
+    codes += list(languages.DEEPL_TARGET_VARIANTS)
+    return [
+        {"language": code, "name": languages.DEEPL_TARGET_VARIANTS.get(code) or languages.DEEPL_NAMES[code],
+         "supports_formality": False}
+        for code in sorted(codes)
+    ]

@@ -1,0 +1,65 @@
+"""POST /v1/completions (legacy) and POST /v1/responses: conversions around the chat endpoint.
+
+Each request is converted into a chat request and answered by the chat endpoint
+itself (model resolution, parameters, streaming, errors, whatever it learns later),
+then its answer or its chunk stream is re-shaped. Nothing of the chat pipeline is
+repeated here.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .. import completions, responses
+from ..http import Headers, Request, Response, StreamResponse, json_response
+from ..platform import Context
+from ..tokens import decode_tokens
+from .chat import chat_completions
+
+
+class _JsonBody:
+    def __init__(self, data: bytes):
+        self._data = data
+
+    async def read_bytes(self) -> bytes:
+        return self._data
+
+    async def read_form(self):  # pragma: no cover - a JSON body is never read as a form
+        raise NotImplementedError
+
+
+async def via_chat(ctx: Context, chat: dict):
+    """The chat endpoint's answer to `chat`, as if the client had sent it to /v1/chat/completions."""
+    original = ctx.request
+    headers = Headers([(k, v) for k, v in original.headers.items() if k not in ("content-type", "content-length")]
+                      + [("content-type", "application/json")])
+    request = Request("POST", f"{original.origin}/v1/chat/completions", headers,
+                      _JsonBody(json.dumps(chat, ensure_ascii=False).encode("utf-8")))
+    return await chat_completions(Context(request, ctx.platform))
+
+
+def _model_headers(answer) -> dict[str, str]:
+    return {k: v for k, v in answer.headers.items() if k.lower() != "content-type" and k.lower() != "content-length"}
+
+
+async def create_completion(ctx: Context):
+    body = await ctx.request.json_object()
+    prompt = completions.prompt_text(body, decode_tokens)
+    echo = prompt if body.get("echo") is True else ""
+    answer = await via_chat(ctx, completions.chat_body(body, prompt))
+    if isinstance(answer, StreamResponse):
+        return StreamResponse(completions.text_completion_chunks(answer.chunks, echo=echo), answer.status, answer.headers)
+    if isinstance(answer, Response) and answer.status == 200:
+        return json_response(completions.text_completion(json.loads(answer.body), echo=echo), headers=_model_headers(answer))
+    return answer
+
+
+async def create_response(ctx: Context):
+    body = await ctx.request.json_object()
+    answer = await via_chat(ctx, responses.chat_body(body))
+    if isinstance(answer, StreamResponse):
+        model = answer.headers.get("X-Model") or str(body.get("model"))
+        return StreamResponse(responses.response_events(answer.chunks, body, model), answer.status, answer.headers)
+    if isinstance(answer, Response) and answer.status == 200:
+        return json_response(responses.response_object(json.loads(answer.body), body), headers=_model_headers(answer))
+    return answer
