@@ -150,6 +150,16 @@ def record_statement(meter: Meter) -> tuple[str, list]:
     return RECORD_SQL_HEAD + ", ".join(rows) + RECORD_SQL_TAIL, params
 
 
+_inflight: dict[str, set[asyncio.Future]] = {}
+
+
+async def _landed(hashed: str) -> None:
+    """Waits (at most 2 s) for this isolate's pending writes of a key."""
+    pending = list(_inflight.get(hashed, ()))
+    if pending:
+        await asyncio.wait(pending, timeout=2)
+
+
 async def _record(database, meter: Meter) -> None:
     sql, params = record_statement(meter)
     try:
@@ -165,11 +175,22 @@ async def finish(ctx: Context) -> None:
         return
     if meter.budget_check is not None:
         _spent_locally(meter)
-    write = _record(database, meter)
-    if ctx.platform.defer is not None:
-        ctx.platform.defer(write)
-    else:
-        await write
+    if ctx.platform.defer is None:
+        await _record(database, meter)
+        return
+    # This isolate's writes still under way, per key: a read of the same key's characters
+    # (/v2/usage right after a translation) waits for them, so it sees its own requests.
+    landed = asyncio.get_running_loop().create_future()
+    _inflight.setdefault(meter.hashed, set()).add(landed)
+
+    async def write():
+        try:
+            await _record(database, meter)
+        finally:
+            _inflight.get(meter.hashed, set()).discard(landed)
+            landed.set_result(None)
+
+    ctx.platform.defer(write())
 
 
 # --- budgets -----------------------------------------------------------------------------------
@@ -326,6 +347,7 @@ class TableCharacters:
         meter, database = self._ctx.meter, self._ctx.platform.database
         if meter is None or database is None:
             return 0
+        await _landed(meter.hashed)
         try:
             rows = await database.query(
                 "SELECT COALESCE(SUM(characters), 0) AS characters FROM usage WHERE key_hash = ? AND day = ?",
