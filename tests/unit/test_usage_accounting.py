@@ -25,8 +25,10 @@ CHAT = "@cf/meta/llama-3.1-8b-instruct-fast"
 @pytest.fixture(autouse=True)
 def fresh_budget_memory():
     usage._spent.clear()
+    usage._characters.clear()
     yield
     usage._spent.clear()
+    usage._characters.clear()
 
 
 class SqliteDatabase:
