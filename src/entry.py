@@ -8,7 +8,7 @@ from gateway.runtime import serve
 
 
 async def on_fetch(request, env, ctx=None):
-    return await serve(request, env, runtime="legacy")
+    return await serve(request, env, runtime="legacy", ctx=ctx)
 
 
 try:
@@ -20,4 +20,4 @@ if WorkerEntrypoint is not None:
 
     class Default(WorkerEntrypoint):
         async def fetch(self, request):
-            return await serve(request, self.env, runtime="modern")
+            return await serve(request, self.env, runtime="modern", ctx=getattr(self, "ctx", None))

@@ -11,9 +11,12 @@
 // Settings come from wrangler.toml (bindings, vars), then the local secrets file
 // (.dev.vars), then the environment:
 //   PORT (8787), HOST (127.0.0.1), API_KEYS, AI_EMULATOR_UPSTREAM (forward AI calls
-//   over HTTP, for scripted tests), LOCAL_STATE_DIR (.wrangler/local: R2 data),
+//   over HTTP, for scripted tests), LOCAL_STATE_DIR (.wrangler/local: R2, D1 and cache data),
 //   AI_EMULATOR_STRICT (default on; 0 turns off the emulator's contract validation),
-//   GATEWAY_RUNTIME (legacy), PYODIDE_BUNDLE_DIR (the offline Pyodide kit, production only).
+//   GATEWAY_RUNTIME (legacy), PYODIDE_BUNDLE_DIR (the offline Pyodide kit, production only),
+//   LOCAL_NO_D1=1 (run without the usage database: accounting off).
+// The D1 migrations in migrations/ are applied to the local database at start, and
+// recorded in `d1_migrations` the way `wrangler d1 migrations apply` does.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -89,7 +92,9 @@ export function inlineImport(file, imported) {
 }
 
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
-const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD"];
+const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD", "ADMIN_KEYS"];
+// Tests only, never in wrangler.toml: TEST_CLOCK=true lets a request set the clock (X-Test-Now).
+const TEST_ONLY_NAMES = ["TEST_CLOCK"];
 
 export function localConfig(env = process.env, runtime = selectedRuntime([], env)) {
   const wrangler = parseToml(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
@@ -99,7 +104,7 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
   const bindings = { ...(wrangler.vars ?? {}), ...secrets };
   for (const [name, value] of Object.entries(env)) {
     // Any var from wrangler.toml, and any secret, can be overridden from the environment.
-    if (name in (wrangler.vars ?? {}) || SECRET_NAMES.includes(name)) bindings[name] = value;
+    if (name in (wrangler.vars ?? {}) || SECRET_NAMES.includes(name) || TEST_ONLY_NAMES.includes(name)) bindings[name] = value;
   }
   if (bindings.API_KEYS === undefined) bindings.API_KEYS = DEV_API_KEY;
 
@@ -112,11 +117,14 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
   // Fault tests: LOCAL_R2_FAULTS=1 swaps every bucket for one whose operations all fail.
   const faults = env.LOCAL_R2_FAULTS ? path.join(ROOT, "scripts/local/r2-faults.mjs") : null;
   const wrapped = faults ? Object.fromEntries(Object.keys(r2).map((name) => [name, { scriptName: "r2-faults" }])) : {};
+  const d1 = env.LOCAL_NO_D1 ? {} : Object.fromEntries((wrangler.d1_databases ?? []).map((d) => [d.binding, d.database_name]));
 
   return {
     host: env.HOST || "127.0.0.1",
     port: Number(env.PORT || 8787),
     r2Persist: path.join(state, "r2"),
+    d1Persist: path.join(state, "d1"),
+    cachePersist: path.join(state, "cache"),
     workers: [
       {
         name: wrangler.name,
@@ -126,6 +134,9 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
         compatibilityFlags: wrangler.compatibility_flags ?? ["python_workers"],
         bindings,
         r2Buckets: faults ? {} : r2,
+        d1Databases: d1,
+        // The Cache API (caches.default), for the translation cache; Miniflare's default, said here.
+        cache: true,
         wrappedBindings: {
           ...wrapped,
           [aiBinding]: {
@@ -153,6 +164,31 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
   };
 }
 
+// Applies the not yet applied files of migrations/ to each local D1 database, in name order,
+// recording them in `d1_migrations` as `wrangler d1 migrations apply --local` would.
+export async function applyMigrations(mf, config) {
+  const wrangler = parseToml(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
+  const applied = [];
+  for (const [binding] of Object.entries(config.workers[0].d1Databases ?? {})) {
+    const entry = (wrangler.d1_databases ?? []).find((d) => d.binding === binding);
+    const dir = path.join(ROOT, entry?.migrations_dir ?? "migrations");
+    if (!fs.existsSync(dir)) continue;
+    const db = await mf.getD1Database(binding);
+    await db.exec(
+      "CREATE TABLE IF NOT EXISTS d1_migrations(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL);",
+    );
+    const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((row) => row.name));
+    for (const name of fs.readdirSync(dir).filter((file) => file.endsWith(".sql")).sort()) {
+      if (done.has(name)) continue;
+      const sql = fs.readFileSync(path.join(dir, name), "utf8");
+      const statements = sql.replace(/--[^\n]*/g, "").split(";").map((s) => s.trim()).filter(Boolean);
+      await db.batch([...statements.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(name)]);
+      applied.push(`${binding}: ${name}`);
+    }
+  }
+  return applied;
+}
+
 /** Points Miniflare at the runtime's workerd (read when Miniflare spawns it). */
 export function useRuntime(runtime, env = process.env) {
   if (runtime === "production") process.env.MINIFLARE_WORKERD_PATH = productionWorkerdPath(env);
@@ -171,6 +207,7 @@ async function main() {
   const config = localConfig(process.env, runtime);
   const mf = new Miniflare(config);
   const url = await mf.ready;
+  for (const migration of await applyMigrations(mf, config)) console.log(`Applied D1 migration ${migration}`);
   const keys = config.workers[0].bindings.API_KEYS;
   console.log(`Gateway ready on ${url.origin} (${runtime} runtime; workerd started in ${Math.round(performance.now() - started)} ms)`);
   if (keys === DEV_API_KEY) console.log(`Local development key: ${DEV_API_KEY}`);

@@ -5,10 +5,11 @@ from __future__ import annotations
 import inspect
 import traceback
 
-from . import envelopes
+from . import envelopes, usage
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
 from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, playground, responses, translate
+from .endpoints import usage as usage_endpoint
 from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response
@@ -37,6 +38,7 @@ ROUTER = Router(
         Route(("GET", "POST"), "/v2/usage", deepl.usage, auth=deepl_secret, errors=envelopes.deepl),
         Route(("GET", "POST"), "/v2/languages", deepl.language_list, auth=deepl_secret, errors=envelopes.deepl),
         Route(("POST",), "/ai/run/{model:path}", translate.ai_run, errors=envelopes.cloudflare),
+        Route(("GET",), "/v1/usage", usage_endpoint.get_usage, auth=usage_endpoint.require_usage_key),
     ]
 )
 
@@ -68,6 +70,7 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
     settings = platform.settings
     if request.method == "OPTIONS":
         return preflight(request, settings)
+    ctx = Context(request, platform)
     try:
         match = resolve_route(request.method, request.path)
         route = match.route
@@ -75,7 +78,8 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
             checked = (route.auth or require_api_key)(request, settings)
             if inspect.isawaitable(checked):  # a check that reads the body (DeepL's `auth_key` field)
                 await checked
-        response = await route.handler(Context(request, platform), **match.params)
+            usage.start(ctx, translate_route=route.auth in (require_translate_secret, deepl_secret))
+        response = await route.handler(ctx, **match.params)
     except ApiError as error:
         response = render_error(request.path, error)
     except Exception:
@@ -83,6 +87,8 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         # code and messages, never local variables, so no key can end up there).
         print(f"unhandled error on {request.method} {request.path}:\n{traceback.format_exc()}")
         response = render_error(request.path, internal_error())
+    # What the request spent is written even when it failed after its AI calls.
+    await usage.finish(ctx)
     response.headers.update(cors_headers(request, settings))
     if request.method == "HEAD" and isinstance(response, Response):
         response.body = b""

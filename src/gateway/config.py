@@ -64,6 +64,40 @@ def parse_aliases(value: str | None) -> dict[str, str]:
     return aliases
 
 
+def _ttl(value: str | None, default: int) -> int:
+    """TRANSLATE_CACHE_TTL in seconds; 0 turns the cache off."""
+    try:
+        seconds = int(float(value)) if value and value.strip() else default
+    except ValueError:
+        return default
+    return max(0, seconds)
+
+
+def parse_budgets(value: str | None) -> dict[str, float]:
+    """KEY_BUDGETS: daily neuron caps, `who=neurons` pairs or a JSON object. `who` is a key's id
+    (the hash prefix /v1/usage shows, so the var holds no secret), the key itself, or `*` (every key)."""
+    if not value or not value.strip():
+        return {}
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raw = {}
+        pairs = list(raw.items()) if isinstance(raw, dict) else []
+    else:
+        pairs = [tuple(part.rsplit("=", 1)) for part in _split_list(text) if "=" in part]
+    budgets = {}
+    for who, cap in pairs:
+        try:
+            number = float(cap)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(who, str) and who.strip() and number >= 0:
+            budgets[who.strip()] = number
+    return budgets
+
+
 @dataclass(frozen=True)
 class Settings:
     api_keys: tuple[str, ...] = ()
@@ -80,6 +114,14 @@ class Settings:
     image_debug: bool = False
     # How long a Workers AI call (and each pause inside a stream) may take before the client gets 504.
     ai_timeout_seconds: float = 120.0
+    # Seconds a translated line stays in the Cache API; 0 turns the translation cache off.
+    translate_cache_ttl: int = 30 * 86400
+    # Daily neuron caps per key (see parse_budgets); empty: no caps.
+    key_budgets: dict[str, float] = field(default_factory=dict, hash=False)
+    # Keys that see every key's usage at /v1/usage.
+    admin_keys: tuple[str, ...] = ()
+    # Tests only: honour an `X-Test-Now` header (epoch seconds) as the clock. Never set in production.
+    test_clock: bool = False
     # What DeepL's /v2/usage reports as `character_limit` (DeepL API Free's monthly figure by default).
     deepl_character_limit: int = 500_000
     # Hand a model's stream to the client untouched when it already is what the gateway would
@@ -98,6 +140,10 @@ class Settings:
             public_base_url=(lookup("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
             image_debug=_flag(lookup("IMAGE_DEBUG"), False),
             ai_timeout_seconds=_seconds(lookup("AI_TIMEOUT_SECONDS"), 120.0),
+            translate_cache_ttl=_ttl(lookup("TRANSLATE_CACHE_TTL"), 30 * 86400),
+            key_budgets=parse_budgets(lookup("KEY_BUDGETS")),
+            admin_keys=_split_list(lookup("ADMIN_KEYS")),
+            test_clock=_flag(lookup("TEST_CLOCK"), False),
             deepl_character_limit=_count(lookup("DEEPL_CHARACTER_LIMIT"), 500_000),
             stream_passthrough=_flag(lookup("STREAM_PASSTHROUGH"), True),
         )

@@ -239,6 +239,15 @@ def spec() -> dict:
                 security=_TRANSLATE_SECURITY,
             )
         },
+        "/v1/usage": {
+            "get": _operation(
+                "Requests and estimated neurons per key, UTC day and model (ADMIN_KEYS see every key)",
+                {**_ok(_JSON, _obj(("object", "days", "keys", "total_neurons"), keys={"type": "array"})),
+                 **_errors("OpenAIError", 400, 401, 405, 502, 503)},
+                parameters=[{"name": "days", "in": "query", "required": False,
+                             "schema": {"type": "integer", "minimum": 1, "maximum": 90}, "description": "how many days back (14)"}],
+            )
+        },
         "/v2/usage": {
             method: _operation(
                 "DeepL usage: characters this secret translated today (UTC), against DEEPL_CHARACTER_LIMIT",

@@ -6,8 +6,9 @@ objects, unit tests with plain Python fakes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Protocol
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
 
 from .config import Settings
 from .http import Request
@@ -75,6 +76,28 @@ class Fetcher(Protocol):
     async def fetch_bytes(self, url: str, max_bytes: int) -> bytes: ...
 
 
+class TextCache(Protocol):
+    """A shared cache of short texts by key (the Workers Cache API: per data centre, free).
+    Both methods swallow the cache's own failures: a cache that fails is a cache that missed."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str, ttl_seconds: int) -> None: ...
+
+
+class Database(Protocol):
+    """A SQL database (D1, SQLite). Parameters are positional (`?1`, `?2`, ...);
+    both raise `DatabaseError` when the database fails."""
+
+    async def execute(self, sql: str, params: list) -> None: ...
+
+    async def query(self, sql: str, params: list) -> list[dict]: ...
+
+
+class DatabaseError(Exception):
+    """The database refused or failed a statement."""
+
+
 @dataclass
 class Platform:
     runtime: str  # "legacy" (module-level on_fetch) or "modern" (WorkerEntrypoint)
@@ -84,6 +107,13 @@ class Platform:
     fetcher: Fetcher | None = None
     # Bytes of Python's (WebAssembly) heap; it grows under load and never shrinks, so /health shows it.
     python_heap_bytes: Callable[[], int] | None = None
+    # The Cache API (translation cache) and the usage database (D1); None when not bound.
+    cache: TextCache | None = None
+    database: Database | None = None
+    # Runs a coroutine after the answer has gone out (`ctx.waitUntil`); None: await it in line.
+    defer: Callable[[Awaitable], None] | None = None
+    # Epoch seconds; tests replace it (see usage.now).
+    clock: Callable[[], float] = time.time
     pyodide_version: str | None = None
     # Characters translated per secret and day, for DeepL's /v2/usage (`deepl.CharacterCounter`);
     # None: the isolate's own count.
@@ -94,6 +124,8 @@ class Platform:
 class Context:
     request: Request
     platform: Platform
+    # What this request spent, per model (usage.Meter); set by the pipeline for metered routes.
+    meter: Any = field(default=None)
 
     @property
     def settings(self) -> Settings:

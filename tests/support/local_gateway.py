@@ -56,7 +56,8 @@ class LocalGateway:
                 raise RuntimeError(f"the local gateway exited early:\n{self.log()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                    if response.status == 200:
+                    # "Gateway ready" is printed once the local D1 migrations are applied too.
+                    if response.status == 200 and "Gateway ready" in self.log():
                         return time.monotonic() - self.started
             except OSError:
                 time.sleep(0.1)

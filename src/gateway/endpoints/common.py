@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from .. import usage
 from ..catalog import Resolved
 from ..errors import ApiError, UpstreamError, from_upstream
 from ..platform import Context
@@ -28,15 +29,18 @@ async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: st
             type="server_error",
             code="ai_binding_missing",
         )
+    await usage.check_budget(ctx)
     try:
         run = ai.run(model_id, inputs, json_items=json_items) if json_items else ai.run(model_id, inputs)
-        return await asyncio.wait_for(run, ctx.settings.ai_timeout_seconds)
+        result = await asyncio.wait_for(run, ctx.settings.ai_timeout_seconds)
     except asyncio.TimeoutError:
         print(f"Workers AI call to {model_id} timed out after {ctx.settings.ai_timeout_seconds:g}s")
         raise from_upstream(UpstreamError("timed out", 3007), model_id, time.time()) from None
     except UpstreamError as error:
         print(f"Workers AI error from {model_id}: code={error.code}")
         raise from_upstream(error, model_id, time.time()) from None
+    usage.charge(ctx, model_id, inputs, result)
+    return result
 
 
 async def idle_timeout(chunks, seconds: float):

@@ -20,6 +20,12 @@ async def health(ctx: Context):
             "pyodide": ctx.platform.pyodide_version,
             "bindings": {name: name in settings.bindings for name in ("AI", "IMAGES")},
             "auth": {"api_keys_configured": bool(settings.api_keys)},
+            # Usage accounting needs the D1 binding; the translation cache the Cache API.
+            "accounting": "on" if ctx.platform.database is not None else "off (no USAGE_DB binding)",
+            # Whether the runtime gave a context whose waitUntil runs writes after the answer.
+            "wait_until": ctx.platform.defer is not None,
+            "translation_cache": {"enabled": ctx.platform.cache is not None and settings.translate_cache_ttl > 0,
+                                  "ttl_seconds": settings.translate_cache_ttl},
             "python_heap_mib": round(ctx.platform.python_heap_bytes() / 1048576, 1) if ctx.platform.python_heap_bytes else None,
         },
         headers={"Cache-Control": "no-store"},

@@ -12,6 +12,7 @@ import hashlib
 
 from ..http import Response
 from ..platform import Context
+from .playground_usage import USAGE_SCRIPT, USAGE_SECTION
 
 STYLE = """
 :root{color-scheme:light dark;font:15px/1.45 system-ui,sans-serif}
@@ -204,7 +205,7 @@ BODY = f"""<h1>Workers AI gateway — playground</h1>
 PAGE = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Workers AI gateway — playground</title><link rel="icon" href="data:,"><style>{STYLE}</style></head>
-<body>{BODY}<script>{SCRIPT}</script></body></html>"""
+<body>{BODY}{USAGE_SECTION}<script>{SCRIPT}</script><script>{USAGE_SCRIPT}</script></body></html>"""
 
 
 def _sha256(text: str) -> str:
@@ -217,7 +218,7 @@ HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
     "Cache-Control": "no-cache",
     "Content-Security-Policy": (
-        f"default-src 'none'; script-src {_sha256(SCRIPT)}; style-src {_sha256(STYLE)}; connect-src 'self'; "
+        f"default-src 'none'; script-src {_sha256(SCRIPT)} {_sha256(USAGE_SCRIPT)}; style-src {_sha256(STYLE)}; connect-src 'self'; "
         "img-src * data: blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
     "Referrer-Policy": "no-referrer",

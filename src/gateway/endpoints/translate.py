@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from .. import deepl, languages
+from .. import deepl, languages, translation_cache
 from ..catalog import TRANSLATION, Resolved, resolve
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import json_response
@@ -52,8 +52,9 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
                            code="translation_failed") from None
 
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
-    return await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"), one, tags=tags,
-                                 options=options)
+    done = await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"),
+                                 translation_cache.cached(ctx, model_id, one), tags=tags, options=options)
+    return done
 
 
 async def deeplx(ctx: Context):
