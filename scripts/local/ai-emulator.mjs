@@ -9,6 +9,8 @@
 //   - 200 any other content type    -> the body stream is the result (SSE, PNG, MP3)
 //   - >= 400 {"errors":[{code,message}]} -> run() throws "<code>: <message>", as the binding does
 
+import { checkInput, checkOutput } from "./contract-validate.mjs";
+
 const encoder = new TextEncoder();
 
 class AiError extends Error {
@@ -383,12 +385,29 @@ async function forward(upstream, model, inputs, options) {
   return response.body;
 }
 
+// Strict mode (the default): every call is checked against the model's published input
+// schema first, and refused the way Workers AI refuses it (5006, naming the field). Test
+// hooks (`__emulator_*` keys) are not part of any contract and are left out of the check.
+function enforceContract(contracts, model, args) {
+  const checked = Object.fromEntries(Object.entries(args ?? {}).filter(([k]) => !k.startsWith("__emulator")));
+  const problems = checkInput(contracts, model, checked);
+  if (problems.length) throw new AiError(5006, `Error: ${problems.join("; ")}`);
+}
+
 export default function (env) {
+  const strict = env.STRICT !== false && env.CONTRACTS;
   return {
     async run(model, inputs, options) {
       const args = plain(inputs);
+      if (strict && args && typeof args === "object") enforceContract(env.CONTRACTS, model, args);
       if (env.UPSTREAM) return forward(env.UPSTREAM, model, args, plain(options));
-      return emulate(model, args, plain(options));
+      const result = emulate(model, args, plain(options));
+      if (strict && !(result instanceof ReadableStream)) {
+        // The emulator's own answers must follow the published output schema too.
+        const problems = checkOutput(env.CONTRACTS, model, result);
+        if (problems.length) throw new Error(`emulator answer for ${model} breaks its output schema: ${problems.join("; ")}`);
+      }
+      return result;
     },
   };
 }

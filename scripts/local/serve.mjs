@@ -10,7 +10,8 @@
 // Settings come from wrangler.toml (bindings, vars), then the local secrets file
 // (.dev.vars), then the environment:
 //   PORT (8787), HOST (127.0.0.1), API_KEYS, AI_EMULATOR_UPSTREAM (forward AI calls
-//   over HTTP, for scripted tests), LOCAL_STATE_DIR (.wrangler/local: R2 data).
+//   over HTTP, for scripted tests), LOCAL_STATE_DIR (.wrangler/local: R2 data),
+//   AI_EMULATOR_STRICT (default on; 0 turns off the emulator's contract validation).
 
 import { Miniflare } from "miniflare-legacy";
 import fs from "node:fs";
@@ -76,6 +77,8 @@ export function localConfig(env = process.env) {
   const state = path.resolve(ROOT, env.LOCAL_STATE_DIR || ".wrangler/local");
   const aiBinding = wrangler.ai?.binding ?? "AI";
   const emulator = path.join(ROOT, "scripts/local/ai-emulator.mjs");
+  const validator = path.join(ROOT, "scripts/local/contract-validate.mjs");
+  const contracts = path.join(ROOT, "src/gateway/model_contracts.json");
   const r2 = Object.fromEntries((wrangler.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name]));
   // Fault tests: LOCAL_R2_FAULTS=1 swaps every bucket for one whose operations all fail.
   const faults = env.LOCAL_R2_FAULTS ? path.join(ROOT, "scripts/local/r2-faults.mjs") : null;
@@ -98,14 +101,20 @@ export function localConfig(env = process.env) {
           ...wrapped,
           [aiBinding]: {
             scriptName: "workers-ai-emulator",
-            bindings: env.AI_EMULATOR_UPSTREAM ? { UPSTREAM: env.AI_EMULATOR_UPSTREAM } : {},
+            bindings: {
+              ...(env.AI_EMULATOR_UPSTREAM ? { UPSTREAM: env.AI_EMULATOR_UPSTREAM } : {}),
+              // The published model contracts: every run() is validated against them (error 5006),
+              // unless AI_EMULATOR_STRICT=0.
+              CONTRACTS: JSON.parse(fs.readFileSync(contracts, "utf8")),
+              STRICT: env.AI_EMULATOR_STRICT !== "0",
+            },
           },
         },
       },
       {
         name: "workers-ai-emulator",
         modulesRoot: path.dirname(emulator),
-        modules: [{ type: "ESModule", path: emulator, contents: fs.readFileSync(emulator, "utf8") }],
+        modules: [emulator, validator].map((file) => ({ type: "ESModule", path: file, contents: fs.readFileSync(file, "utf8") })),
       },
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]
