@@ -53,6 +53,17 @@ function pythonModules(srcDir) {
   return modules;
 }
 
+// The emulator with its one local import (the contract validator) inlined: Miniflare's wrapped
+// bindings take a single module.
+function singleModule(main, dependency) {
+  const name = path.basename(dependency);
+  const inlined = fs.readFileSync(dependency, "utf8").replace(/^export (function|const|class) /gm, "$1 ");
+  const source = fs.readFileSync(main, "utf8");
+  const importLine = new RegExp(`^import \\{[^}]*\\} from "\\./${name.replace(".", "\\.")}";\\n`, "m");
+  if (!importLine.test(source)) throw new Error(`${main} does not import ./${name} as expected`);
+  return `${inlined}\n${source.replace(importLine, "")}`;
+}
+
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
 const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD"];
 
@@ -79,6 +90,7 @@ export function localConfig(env = process.env) {
   const emulator = path.join(ROOT, "scripts/local/ai-emulator.mjs");
   const validator = path.join(ROOT, "scripts/local/contract-validate.mjs");
   const contracts = path.join(ROOT, "src/gateway/model_contracts.json");
+  const modelCatalog = path.join(ROOT, "scripts/local/model-catalog.json");
   const r2 = Object.fromEntries((wrangler.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name]));
   // Fault tests: LOCAL_R2_FAULTS=1 swaps every bucket for one whose operations all fail.
   const faults = env.LOCAL_R2_FAULTS ? path.join(ROOT, "scripts/local/r2-faults.mjs") : null;
@@ -107,6 +119,8 @@ export function localConfig(env = process.env) {
               // unless AI_EMULATOR_STRICT=0.
               CONTRACTS: JSON.parse(fs.readFileSync(contracts, "utf8")),
               STRICT: env.AI_EMULATOR_STRICT !== "0",
+              // The catalog (exported from src/gateway/catalog.py): models(), known and retired ids.
+              CATALOG: JSON.parse(fs.readFileSync(modelCatalog, "utf8")),
             },
           },
         },
@@ -114,7 +128,8 @@ export function localConfig(env = process.env) {
       {
         name: "workers-ai-emulator",
         modulesRoot: path.dirname(emulator),
-        modules: [emulator, validator].map((file) => ({ type: "ESModule", path: file, contents: fs.readFileSync(file, "utf8") })),
+        // A wrapped binding must be a single module: the validator is inlined in place of its import.
+        modules: [{ type: "ESModule", path: emulator, contents: singleModule(emulator, validator) }],
       },
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]

@@ -33,6 +33,14 @@ def _seconds(value: str | None, default: float) -> float:
     return seconds if 0 < seconds <= 900 else default
 
 
+def _cache_seconds(value: str | None, default: float) -> float:
+    try:
+        seconds = float(value) if value and value.strip() else default
+    except ValueError:
+        return default
+    return seconds if 0 <= seconds <= 86400 else default
+
+
 def parse_aliases(value: str | None) -> dict[str, str]:
     """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
 
@@ -75,6 +83,8 @@ class Settings:
     image_debug: bool = False
     # How long a Workers AI call (and each pause inside a stream) may take before the client gets 504.
     ai_timeout_seconds: float = 120.0
+    # How long the binding's live model list is kept per isolate (0: read it for every request that needs it).
+    models_cache_seconds: float = 600.0
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -88,4 +98,5 @@ class Settings:
             public_base_url=(lookup("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
             image_debug=_flag(lookup("IMAGE_DEBUG"), False),
             ai_timeout_seconds=_seconds(lookup("AI_TIMEOUT_SECONDS"), 120.0),
+            models_cache_seconds=_cache_seconds(lookup("MODELS_CACHE_SECONDS"), 600.0),
         )

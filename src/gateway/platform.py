@@ -32,6 +32,9 @@ class AiBinding(Protocol):
         Raises `errors.UpstreamError` when Workers AI refuses or fails.
         """
 
+    async def models(self, params: dict | None = None) -> list[dict]:
+        """The account's current models (`AiModelsSearchObject[]`, plain dicts); raises on failure."""
+
 
 class StorageError(Exception):
     """The object store failed (an R2 write or read): nothing was stored."""

@@ -99,6 +99,15 @@ class WorkersAi:
         return result
 
 
+    async def models(self, params: dict | None = None) -> list:
+        try:
+            result = await self._binding.models(_js_object(params or {}))
+        except JsException as exc:
+            raise UpstreamError(str(exc)) from None
+        result = _unwrap(result)
+        return result.to_py() if isinstance(result, JsProxy) else result
+
+
 def _is_null(value) -> bool:
     # JS null/undefined arrive as None, or as a JsNull proxy on newer Pyodide.
     return value is None or type(value).__name__ == "JsNull"

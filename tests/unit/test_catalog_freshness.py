@@ -32,3 +32,11 @@ def test_the_guard_fails_for_an_id_the_types_do_not_name(monkeypatch):
 
     monkeypatch.setattr(catalog, "MODELS", catalog.MODELS + (catalog.Model("@cf/made-up/not-a-model", catalog.CHAT),))
     assert catalog_diff.diff()["catalog_not_in_types"] == ["@cf/made-up/not-a-model"]
+
+
+def test_the_emulator_copy_of_the_catalog_is_up_to_date():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "catalog_export.py"), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

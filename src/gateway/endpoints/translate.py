@@ -13,17 +13,16 @@ import time
 from urllib.parse import parse_qs
 
 from .. import languages
-from ..catalog import TRANSLATION, Resolved, resolve
+from ..catalog import TRANSLATION, Resolved
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import json_response
 from ..platform import Context
 from ..translate import Translation, check_texts, translate_texts, translated_text
-from .common import model_headers, run_model
+from .common import model_headers, resolve_model, run_model
 
 
-def _model(ctx: Context, name) -> Resolved:
-    settings = ctx.settings
-    return resolve(name, TRANSLATION, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models)
+async def _model(ctx: Context, name) -> Resolved:
+    return await resolve_model(ctx, name, TRANSLATION)
 
 
 def _source(code) -> str | None:
@@ -57,7 +56,7 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
 
 async def deeplx(ctx: Context):
     body = await ctx.request.json_object()
-    resolved = _model(ctx, body.get("model"))
+    resolved = await _model(ctx, body.get("model"))
     target, source = body.get("target_lang"), body.get("source_lang")
     headers = model_headers(resolved)
     if "text_list" in body:
@@ -101,7 +100,7 @@ async def _deepl_fields(ctx: Context) -> dict:
 async def deepl_v2(ctx: Context):
     fields = await _deepl_fields(ctx)
     texts = check_texts(fields.get("text"))
-    resolved = _model(ctx, fields.get("model"))
+    resolved = await _model(ctx, fields.get("model"))
     done = await _translate(ctx, resolved, texts, fields.get("source_lang"), fields.get("target_lang"),
                             fields.get("tag_handling"))
     out = [{"detected_source_language": languages.to_deepl(t.source), "text": t.text} for t in done]
@@ -110,7 +109,7 @@ async def deepl_v2(ctx: Context):
 
 async def ai_run(ctx: Context, model: str):
     body = await ctx.request.json_object()
-    resolved = _model(ctx, model)
+    resolved = await _model(ctx, model)
     text = body.get("text")
     if not isinstance(text, str):
         raise bad_request("`text` is required and must be a string.", param="text")
