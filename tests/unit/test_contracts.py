@@ -85,3 +85,7 @@ def test_embedding_batch_limits_come_from_the_contracts():
 def test_binary_output_types():
     assert contracts.contract_for("@cf/leonardo/phoenix-1.0").output_content_type() == "image/jpeg"
     assert contracts.contract_for("@cf/stabilityai/stable-diffusion-xl-base-1.0").output_content_type() == "image/png"
+
+
+def test_every_catalog_model_has_a_contract():
+    assert [m.id for m in catalog.MODELS if contracts.contract_for(m.id) is None] == []
