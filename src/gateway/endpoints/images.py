@@ -50,7 +50,11 @@ async def _input_image(ctx: Context, url: str) -> bytes:
 
 async def produce(ctx: Context, job: images.ImageJob) -> Produced:
     inputs = dict(job.inputs)
-    if job.image_url:
+    if job.model.limits.get("input") == "multipart":
+        # FLUX.2 takes form data; an image_url becomes its first reference image.
+        reference = await _input_image(ctx, job.image_url) if job.image_url else None
+        inputs = images.multipart_inputs(job, reference)
+    elif job.image_url:
         inputs["image_b64"] = base64.b64encode(await _input_image(ctx, job.image_url)).decode()
     if job.mask_url and "mask" in job.model.capabilities:
         inputs["mask"] = list(await _input_image(ctx, job.mask_url))
