@@ -34,3 +34,11 @@ def test_inputs():
         with pytest.raises(ApiError) as error:
             moderation.parse_inputs(bad)
         assert error.value.status == 400 and error.value.param == "input"
+
+
+def test_paid_plan_refusal_is_a_clear_403():
+    from gateway.errors import from_upstream
+
+    error = from_upstream(UpstreamError("5035: upgrade required", 5035), "@cf/moonshotai/kimi-k2.6", 0)
+    assert (error.status, error.code, error.param) == (403, "requires_workers_paid", "model")
+    assert "Workers Paid" in error.message
