@@ -89,7 +89,7 @@ function taskOf(model) {
 }
 
 // Newer chat models answer in OpenAI's `choices` shape; older ones with `{response}`.
-const OPENAI_SHAPED = /gpt-oss|glm-|qwen3-|gemma-4|kimi/;
+const OPENAI_SHAPED = /gpt-oss|glm-|qwen3[-.]|gemma-4|kimi|deepseek-v4|nemotron-3/;
 
 // --- helpers --------------------------------------------------------------------------
 

@@ -120,3 +120,20 @@ def test_paid_plan_models_are_served_and_flagged(http, auth_headers):
                      json={"model": "@cf/google/gemma-2b-it-lora", "messages": [{"role": "user", "content": "hi"}]})
     assert lora.status_code == 200 and lora.headers["x-model"] == "@cf/google/gemma-2b-it-lora"
     assert "x-model-resolution" not in lora.headers
+
+
+NEW_CHAT_MODELS = ["@cf/zai-org/glm-5.2", "@cf/zai-org/glm-5.3", "@cf/zai-org/glm-5.3-flash", "@cf/moonshotai/kimi-k2.7-code",
+                   "@cf/deepseek-ai/deepseek-v4-flash-0731", "@cf/deepseek-ai/deepseek-v4-pro-0813", "@cf/qwen/qwen3.8-27b",
+                   "@cf/nvidia/nemotron-3-120b-a12b", "@cf/aisingapore/gemma-sea-lion-v4-27b-it", "@cf/meta/llama-3.1-8b-instruct-fp8",
+                   "@cf/mistral/mistral-7b-instruct-v0.2-lora", "@cf/meta-llama/llama-2-7b-chat-hf-lora", "@cf/google/gemma-7b-it-lora"]
+
+
+@pytest.mark.parametrize("model", NEW_CHAT_MODELS)
+def test_new_chat_models_answer_within_their_contracts(client, model):
+    # The strict emulator checks every call against the model's contract (5006 otherwise).
+    result = client.chat.completions.create(model=model, messages=[{"role": "system", "content": "be brief"},
+                                                                   {"role": "user", "content": "hi"}],
+                                            max_tokens=32, temperature=0.5, top_p=0.9, seed=3)
+    assert result.model == model and "hi" in result.choices[0].message.content
+    chunks = list(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
