@@ -137,3 +137,17 @@ def test_new_chat_models_answer_within_their_contracts(client, model):
     assert result.model == model and "hi" in result.choices[0].message.content
     chunks = list(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def test_flux_2_takes_a_chat_image_as_its_reference_image(scripted_gateway, httpserver):
+    jpeg = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 16).decode()
+    httpserver.expect_oneshot_request("/ai/run", method="POST").respond_with_json({"image": jpeg})
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+    content = [{"type": "text", "text": "the same fox, in winter"},
+               {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(png).decode()}}]
+    response = httpx.post(f"{scripted_gateway.url}/v1/chat/completions", headers={"Authorization": f"Bearer {scripted_gateway.api_key}"},
+                          json={"model": "@cf/black-forest-labs/flux-2-dev", "messages": [{"role": "user", "content": content}]}, timeout=30)
+    assert response.status_code == 200, response.text
+    fields = json.loads(httpserver.log[-1][0].data)["inputs"]["multipart"]["fields"]
+    assert fields["prompt"] == "the same fox, in winter" and fields["steps"] == 20
+    assert fields["input_image_0"]["size"] == len(png)
