@@ -79,15 +79,13 @@ function workerModules(wrangler, runtime, env) {
   return { root, modules };
 }
 
-// The emulator with its one local import (the contract validator) inlined: Miniflare's wrapped
-// bindings take a single module.
-function singleModule(main, dependency) {
-  const name = path.basename(dependency);
-  const inlined = fs.readFileSync(dependency, "utf8").replace(/^export (function|const|class) /gm, "$1 ");
-  const source = fs.readFileSync(main, "utf8");
-  const importLine = new RegExp(`^import \\{[^}]*\\} from "\\./${name.replace(".", "\\.")}";\\n`, "m");
-  if (!importLine.test(source)) throw new Error(`${main} does not import ./${name} as expected`);
-  return `${inlined}\n${source.replace(importLine, "")}`;
+// The emulator's source with `import ... from "./<validator>"` replaced by that module's own source
+// (Miniflare refuses a wrapped binding made of several modules).
+export function inlineImport(file, imported) {
+  const source = fs.readFileSync(file, "utf8");
+  const line = new RegExp(`^import \\{[^}]*\\} from "\\./${path.basename(imported).replace(".", "\\.")}";$`, "m");
+  if (!line.test(source)) throw new Error(`${file} does not import ${path.basename(imported)}`);
+  return source.replace(line, () => fs.readFileSync(imported, "utf8"));
 }
 
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
@@ -148,8 +146,8 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
       {
         name: "workers-ai-emulator",
         modulesRoot: path.dirname(emulator),
-        // A wrapped binding must be a single module: the validator is inlined in place of its import.
-        modules: [{ type: "ESModule", path: emulator, contents: singleModule(emulator, validator) }],
+        // A wrapped binding must be one module: the validator is inlined where the emulator imports it.
+        modules: [{ type: "ESModule", path: emulator, contents: inlineImport(emulator, validator) }],
       },
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]

@@ -98,7 +98,8 @@ def _describe_tool(tool: dict, tool_params_required: bool) -> dict:
     return tool
 
 
-def _json_mode(response_format: dict, has_json_mode: bool, messages: list, notes: Notes) -> dict | None:
+def _json_mode(response_format: dict, has_json_mode: bool, messages: list, notes: Notes, inputs: dict | None = None,
+               has_guided_json: bool = False) -> dict | None:
     kind = response_format.get("type")
     schema = None
     if kind == "json_schema":
@@ -109,6 +110,11 @@ def _json_mode(response_format: dict, has_json_mode: bool, messages: list, notes
     if has_json_mode:
         notes.mapped.append("response_format")
         return {"type": "json_schema", "json_schema": schema} if schema is not None else {"type": "json_object"}
+    if has_guided_json and inputs is not None:
+        # "guided_json: JSON schema that should be fulfilled for the response" (mistral-small, qwq, gemma-3).
+        inputs["guided_json"] = schema if schema is not None else {"type": "object"}
+        notes.mapped.append("response_format=guided_json")
+        return None
     # No JSON mode: ask for JSON in words (the answer is not guaranteed to match).
     instruction = JSON_INSTRUCTION
     if schema is not None:
@@ -195,7 +201,8 @@ def adapt(model_id: str, inputs: dict, *, stream: bool) -> ChatPlan:
 
     response_format = inputs.pop("response_format", None)
     if isinstance(response_format, dict):
-        json_mode = _json_mode(response_format, "response_format" in props, messages, plan.notes)
+        json_mode = _json_mode(response_format, "response_format" in props, messages, plan.notes, inputs,
+                               "guided_json" in props)
         if json_mode is not None:
             # Workers AI's OpenAI-compatible schemas take OpenAI's own shape.
             openai_shaped = resolve(props["response_format"]).get("properties") is None

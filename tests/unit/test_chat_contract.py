@@ -50,6 +50,8 @@ def test_json_schema_response_format_fits(model):
     variant = contracts.contract_for(model.id).variant("messages")
     if "response_format" in variant["properties"] and "properties" in contracts.resolve(variant["properties"]["response_format"]):
         assert request.inputs["response_format"] == {"type": "json_schema", "json_schema": schema}
+    elif "guided_json" in variant["properties"]:
+        assert request.inputs["guided_json"] == schema and "response_format=guided_json" in plan.notes.mapped
     elif "response_format" not in variant["properties"]:
         assert "response_format=prompt" in plan.notes.mapped
 
