@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import contracts
-from .contracts import Contract, Notes, resolve
+from .contracts import Notes, resolve
 from .errors import bad_request
 
 _DATA_URL = re.compile(r"^data:([\w.+/-]*)((?:;[\w=.+-]+)*?)(;base64)?,(.*)$", re.S)
@@ -41,14 +41,14 @@ class ChatPlan:
 
 def _schema_types(schema: dict) -> set[str]:
     out = set()
-    for variant in contracts._variants(schema):
+    for variant in contracts.variants(schema):
         kind = variant.get("type")
         out.update(kind if isinstance(kind, list) else ([kind] if kind else []))
     return out
 
 
 def _part_schema(content_schema: dict) -> dict | None:
-    for variant in contracts._variants(content_schema):
+    for variant in contracts.variants(content_schema):
         if variant.get("type") == "array":
             return resolve(variant.get("items") or {})
     return None

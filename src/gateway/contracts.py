@@ -20,7 +20,6 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import contract_data
 from .errors import bad_request
@@ -48,7 +47,7 @@ def resolve(schema, defs: dict | None = None) -> dict:
     return schema if isinstance(schema, dict) else {}
 
 
-def _variants(schema: dict) -> list[dict]:
+def variants(schema: dict) -> list[dict]:
     """Every object schema a value may match: the schema, or the leaves of its oneOf/anyOf."""
     schema = resolve(schema)
     nested = schema.get("oneOf") or schema.get("anyOf")
@@ -56,7 +55,7 @@ def _variants(schema: dict) -> list[dict]:
         return [schema]
     out = []
     for variant in nested:
-        out.extend(_variants(variant))
+        out.extend(variants(variant))
     return out
 
 
@@ -74,7 +73,7 @@ class Contract:
 
     def variant(self, key: str) -> dict | None:
         """The input variant (an object schema) that has the property `key`, e.g. "messages"."""
-        for variant in _variants(self.input):
+        for variant in variants(self.input):
             if key in (variant.get("properties") or {}):
                 return variant
         return None
@@ -91,12 +90,12 @@ class Contract:
         schema = self.prop(key)
         if schema is None:
             return None
-        limits = [v["maxItems"] for v in _variants(schema) if v.get("type") == "array" and "maxItems" in v]
+        limits = [v["maxItems"] for v in variants(schema) if v.get("type") == "array" and "maxItems" in v]
         return min(limits) if limits else None
 
     def output_content_type(self) -> str | None:
         """The media type of a binary (non-JSON) output, e.g. image/jpeg for phoenix."""
-        for variant in _variants(self.output):
+        for variant in variants(self.output):
             kind = variant.get("contentType")
             if kind and kind not in ("application/json", "text/event-stream"):
                 return kind

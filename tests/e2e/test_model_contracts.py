@@ -196,6 +196,15 @@ def test_qwen3_text_completion_variant(scripted_client, httpserver):
     assert result.choices[0].message.content == "from text_completion"
 
 
+def test_qwen3_text_completion_variant_streamed(scripted_client, httpserver):
+    events = [{"id": "c", "object": "text_completion", "choices": [{"index": 0, "text": t, "finish_reason": None}]} for t in ("stre", "amed")]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    httpserver.expect_oneshot_request("/ai/run").respond_with_response(Response(body, content_type="text/event-stream"))
+    chunks = list(scripted_client.chat.completions.create(model="@cf/qwen/qwen3-30b-a3b-fp8", stream=True,
+                                                          messages=[{"role": "user", "content": "hi"}]))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "streamed"
+
+
 def test_bge_m3_response_variant(scripted_client, httpserver):
     httpserver.expect_oneshot_request("/ai/run").respond_with_json({"response": [[0.5, 0.25], [0.125, 1.0]], "shape": [2, 2], "pooling": "cls"})
     result = scripted_client.embeddings.create(model="@cf/baai/bge-m3", input=["a", "b"])
