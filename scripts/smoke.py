@@ -146,10 +146,19 @@ def check_health(gw: Gateway) -> str:
 
 
 def check_models(gw: Gateway) -> str:
-    data = gw.json("GET", "/v1/models").get("data") or []
+    headers, body = gw.call("GET", "/v1/models")
+    data = json.loads(body).get("data") or []
     expect(data, "empty model list")
     tasks = sorted({m.get("task") for m in data})
-    return f"{len(data)} models ({', '.join(tasks)})"
+    source = {k.lower(): v for k, v in headers.items()}.get("x-catalog-source", "?")
+    return f"{len(data)} models, {source} ({', '.join(tasks)})"
+
+
+def check_moderation(gw: Gateway) -> str:
+    body = gw.json("POST", "/v1/moderations", json_body={"input": "Have a nice day."})
+    result = body["results"][0]
+    expect(result.get("flagged") is False, f"a friendly line was flagged: {short(json.dumps(result))}")
+    return f"{body.get('model')}: not flagged"
 
 
 def check_chat(gw: Gateway) -> str:
@@ -281,6 +290,7 @@ def checks(found: dict) -> list[tuple[str, str, Callable[[Gateway], str]]]:
         ("image-file", "GET /file/<key>", lambda gw: check_image_file(gw, found)),
         ("transcription", "POST /v1/audio/transcriptions", check_transcription),
         ("speech", "POST /v1/audio/speech", check_speech),
+        ("moderation", "POST /v1/moderations", check_moderation),
         ("deeplx", "POST /translate?password=", check_deeplx),
         ("deepl-v2", "POST /v2/translate", check_deepl_v2),
         ("deepl-usage", "GET /v2/usage", check_deepl_usage),

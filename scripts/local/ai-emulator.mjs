@@ -24,6 +24,8 @@ class AiError extends Error {
 // --- inputs: Python may hand us JS Maps (plain to_js) or plain objects --------------
 
 function plain(value) {
+  // Streams, files and forms (nova-3's audio, FLUX.2's multipart) stay as they are.
+  if (value instanceof ReadableStream || value instanceof Blob || value instanceof FormData) return value;
   if (value instanceof Map) {
     return Object.fromEntries([...value].map(([k, v]) => [k, plain(v)]));
   }
@@ -38,7 +40,24 @@ function plain(value) {
 
 // --- which task a model id belongs to ----------------------------------------------
 
-// Ids Cloudflare retired on 2025-10-01 and 2026-05-30: the service no longer knows them.
+// Which ids exist, their task and which are retired come from the project's catalog
+// (scripts/local/model-catalog.json, exported from src/gateway/catalog.py, bound as CATALOG).
+// The patterns below only place ids the catalog does not list (a test's made-up model).
+const CATALOG_TASKS = { chat: "text-generation" };
+let catalog = null;
+
+function catalogEntry(model) {
+  return catalog?.models.find((m) => m.name === model);
+}
+
+function isRetired(model) {
+  if (catalog) {
+    return catalog.retired.includes(model) || catalog.retired_families.some((prefix) => model.startsWith(prefix));
+  }
+  return RETIRED.some((re) => re.test(model));
+}
+
+// Without a catalog binding: the ids Cloudflare retired on 2025-10-01 and 2026-05-30.
 const RETIRED = [
   /^@hf\/thebloke\//,
   /llama-2-7b-chat/, /mistral-7b-instruct-v0\.[12]/, /qwen1\.5-/, /\/phi-2$/, /tinyllama/,
@@ -59,16 +78,18 @@ const TASKS = [
 ];
 
 function taskOf(model) {
-  if (typeof model !== "string" || !/^@(cf|hf)\//.test(model) || RETIRED.some((re) => re.test(model))) {
+  if (typeof model !== "string" || !/^@(cf|hf)\//.test(model) || isRetired(model)) {
     throw new AiError(5007, `No such model ${model} or task`);
   }
+  const entry = catalogEntry(model);
+  if (entry) return CATALOG_TASKS[entry.gateway_task] ?? entry.gateway_task;
   const found = TASKS.find(([, re]) => re.test(model));
   if (!found) throw new AiError(5007, `No such model ${model} or task`);
   return found[0];
 }
 
 // Newer chat models answer in OpenAI's `choices` shape; older ones with `{response}`.
-const OPENAI_SHAPED = /gpt-oss|glm-|qwen3-|gemma-4|kimi/;
+const OPENAI_SHAPED = /gpt-oss|glm-|qwen3[-.]|gemma-4|kimi|deepseek-v4|nemotron-3/;
 
 // --- helpers --------------------------------------------------------------------------
 
@@ -242,6 +263,7 @@ function textGeneration(model, inputs) {
 // --- embeddings ---------------------------------------------------------------------------
 
 function dimensionsOf(model) {
+  if (catalogEntry(model)?.dimensions) return catalogEntry(model).dimensions;
   if (/small/.test(model)) return 384;
   if (/base|embeddinggemma/.test(model)) return 768;
   return 1024;
@@ -401,18 +423,132 @@ function textToSpeech(model, inputs) {
 
 // --- dispatch ------------------------------------------------------------------------------------------
 
-function emulate(model, inputs, options) {
+// --- inputs that are JS objects rather than JSON: FLUX.2's multipart form, nova-3's audio stream ---
+
+// FLUX.2 takes its prompt and options as multipart form fields: read them back into plain inputs.
+async function multipartFields(multipart) {
+  if (!multipart || !multipart.body) throw invalid("required properties at '/multipart' are 'body','contentType'");
+  const form = multipart.body instanceof FormData
+    ? multipart.body
+    : await new Response(multipart.body, { headers: { "content-type": multipart.contentType } }).formData();
+  const fields = {};
+  for (const [name, value] of form.entries()) {
+    fields[name] = typeof value === "string" ? (/^(width|height|steps|seed)$/.test(name) ? Number(value) : value)
+      : { filename: value.name, type: value.type, size: value.size };
+  }
+  return fields;
+}
+
+async function audioStreamSize(audio) {
+  if (!audio || !audio.body || typeof audio.contentType !== "string") {
+    throw invalid("required properties at '/audio' are 'body','contentType'");
+  }
+  return (await new Response(audio.body).arrayBuffer()).byteLength;
+}
+
+// nova-3 answers in Deepgram's shape: results.channels[].alternatives[] with words.
+function novaTranscript(size, inputs) {
+  const text = `Emulated transcript of ${size} bytes of audio.`;
+  const ws = words(text).map((word, i) => ({ word, punctuated_word: word, start: i * 0.5, end: i * 0.5 + 0.4, confidence: 0.99 }));
+  const result = { results: { channels: [{ alternatives: [{ transcript: text, confidence: 0.99, words: ws }] }] } };
+  if (inputs.detect_language) result.results.channels[0].detected_language = "en";
+  return result;
+}
+
+// indictrans2 translates English into an Indic language: a list of texts in, `translations` out.
+function indicTranslation(inputs) {
+  const texts = typeof inputs.text === "string" ? [inputs.text] : inputs.text;
+  if (!Array.isArray(texts) || typeof inputs.target_language !== "string") {
+    throw invalid("required properties at '/' are 'text','target_language'");
+  }
+  return { translations: texts.map((t) => `[en->${inputs.target_language}] ${t}`) };
+}
+
+// llama-guard answers "safe", or "unsafe" and the hazard categories (S1..S14) on the next line.
+const GUARD_RULES = [["S1", /\b(kill|murder|attack|stab)\b/i], ["S9", /\b(bomb|explosive|nerve agent)\b/i],
+  ["S10", /\b(hate|slur)\b/i], ["S11", /\b(suicide|self-harm)\b/i], ["S12", /\b(porn|explicit sex)\b/i]];
+
+function guard(inputs) {
+  if (!Array.isArray(inputs.messages)) throw invalid("required properties at '/' are 'messages'");
+  const text = inputs.messages.map((m) => contentText(m?.content)).join("\n");
+  const hits = GUARD_RULES.filter(([, re]) => re.test(text)).map(([code]) => code);
+  const usage = { prompt_tokens: words(text).length, completion_tokens: hits.length ? 3 : 1, total_tokens: 0 };
+  usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  if (inputs.response_format?.type === "json_object") return { response: { safe: !hits.length, categories: hits }, usage };
+  return { response: hits.length ? `unsafe\n${hits.join(",")}` : "safe", usage };
+}
+
+async function emulate(model, inputs, options) {
   const task = taskOf(model);
   if (!inputs || typeof inputs !== "object") throw invalid("inputs must be an object");
+  if (inputs.multipart) inputs = await multipartFields(inputs.multipart);
   switch (task) {
     case "text-generation": return textGeneration(model, inputs);
+    case "moderation": return guard(inputs);
     case "embeddings": return embeddings(model, inputs);
-    case "translation": return translation(model, inputs, options);
+    case "translation": return /indictrans2/.test(model) ? indicTranslation(inputs) : translation(model, inputs, options);
     case "text-to-image":
     case "image-to-image": return image(model, inputs, task);
-    case "speech-to-text": return speechToText(model, inputs);
+    case "speech-to-text":
+      return /nova-3/.test(model) ? novaTranscript(await audioStreamSize(inputs.audio), inputs) : speechToText(model, inputs);
     case "text-to-speech": return textToSpeech(model, inputs);
   }
+}
+
+// --- models(): the catalog in the binding's AiModelsSearchObject shape ---------------------------------
+
+const TASK_DESCRIPTIONS = {
+  "Text Generation": "Family of generative text models, such as large language models (LLM).",
+  "Text Embeddings": "Feature extraction models transform raw data into numerical features.",
+  "Text-to-Image": "Generates images from input text.",
+  "Automatic Speech Recognition": "Automatic speech recognition (ASR) models convert a speech signal to text.",
+  "Text-to-Speech": "Text-to-Speech (TTS) is the task of generating natural sounding speech given text input.",
+  "Translation": "Translation models convert a sequence of text from one language to another.",
+};
+
+function uuidOf(text) {
+  const hex = [fnv1a(text), fnv1a(`${text}#1`), fnv1a(`${text}#2`), fnv1a(`${text}#3`)].map((h) => h.toString(16).padStart(8, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function searchObject(entry) {
+  return {
+    id: uuidOf(entry.name),
+    source: 1,
+    name: entry.name,
+    description: `${entry.name} (emulated catalog entry)`,
+    task: { id: uuidOf(entry.task), name: entry.task, description: TASK_DESCRIPTIONS[entry.task] ?? "" },
+    tags: [],
+    properties: Object.entries(entry.properties ?? {}).map(([property_id, value]) => ({ property_id, value })),
+  };
+}
+
+// AiModelsSearchParams: author, hide_experimental, page, per_page, search, source, task.
+function listModels(params = {}) {
+  let found = (catalog?.models ?? []).map(searchObject);
+  if (params.task) found = found.filter((m) => m.task.name.toLowerCase() === String(params.task).toLowerCase());
+  if (params.author) found = found.filter((m) => m.name.split("/")[1] === params.author);
+  if (params.search) found = found.filter((m) => m.name.includes(params.search));
+  const perPage = Math.max(1, Math.min(Number(params.per_page) || 50, 1000));
+  const page = Math.max(1, Number(params.page) || 1);
+  return found.slice((page - 1) * perPage, page * perPage);
+}
+
+async function forwardModels(upstream, params) {
+  const response = await fetch(new URL("/ai/models", upstream), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ params: params ?? {} }),
+  });
+  if (response.status >= 400) throw new AiError(3000, `models(): upstream answered ${response.status}`);
+  return response.json();
+}
+
+// For the scripted upstream: what a stream or form input held, as JSON.
+async function forwardable(args) {
+  if (args?.multipart) return { ...args, multipart: { contentType: args.multipart.contentType, fields: await multipartFields(args.multipart) } };
+  if (args?.audio?.body) return { ...args, audio: { contentType: args.audio.contentType, size: await audioStreamSize(args.audio) } };
+  return args;
 }
 
 async function forward(upstream, model, inputs, options) {
@@ -445,18 +581,24 @@ function enforceContract(contracts, model, args) {
 
 export default function (env) {
   const strict = env.STRICT !== false && env.CONTRACTS;
+  catalog = env.CATALOG ?? null;
   return {
     async run(model, inputs, options) {
       const args = plain(inputs);
       if (strict && args && typeof args === "object") enforceContract(env.CONTRACTS, model, args);
-      if (env.UPSTREAM) return forward(env.UPSTREAM, model, args, plain(options));
-      const result = emulate(model, args, plain(options));
+      if (env.UPSTREAM) return forward(env.UPSTREAM, model, await forwardable(args), plain(options));
+      const result = await emulate(model, args, plain(options));
       if (strict && !(result instanceof ReadableStream)) {
         // The emulator's own answers must follow the published output schema too.
         const problems = checkOutput(env.CONTRACTS, model, result);
         if (problems.length) throw new Error(`emulator answer for ${model} breaks its output schema: ${problems.join("; ")}`);
       }
       return result;
+    },
+    // AI.models(params): the account's current models (AiModelsSearchObject[]), from the project's catalog.
+    async models(params) {
+      if (env.UPSTREAM) return forwardModels(env.UPSTREAM, plain(params));
+      return listModels(plain(params) ?? {});
     },
   };
 }

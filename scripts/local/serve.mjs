@@ -113,6 +113,7 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
   const emulator = path.join(ROOT, "scripts/local/ai-emulator.mjs");
   const validator = path.join(ROOT, "scripts/local/contract-validate.mjs");
   const contracts = path.join(ROOT, "src/gateway/model_contracts.json");
+  const modelCatalog = path.join(ROOT, "scripts/local/model-catalog.json");
   const r2 = Object.fromEntries((wrangler.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name]));
   // Fault tests: LOCAL_R2_FAULTS=1 swaps every bucket for one whose operations all fail.
   const faults = env.LOCAL_R2_FAULTS ? path.join(ROOT, "scripts/local/r2-faults.mjs") : null;
@@ -147,6 +148,8 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
               // unless AI_EMULATOR_STRICT=0.
               CONTRACTS: JSON.parse(fs.readFileSync(contracts, "utf8")),
               STRICT: env.AI_EMULATOR_STRICT !== "0",
+              // The catalog (exported from src/gateway/catalog.py): models(), known and retired ids.
+              CATALOG: JSON.parse(fs.readFileSync(modelCatalog, "utf8")),
             },
           },
         },

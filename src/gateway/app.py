@@ -8,7 +8,7 @@ import traceback
 from . import envelopes, usage
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
-from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, playground, responses, translate
+from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, moderations, playground, responses, translate
 from .endpoints import usage as usage_endpoint
 from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
@@ -31,6 +31,7 @@ ROUTER = Router(
         Route(("POST",), "/v1/audio/transcriptions", audio.transcriptions),
         Route(("POST",), "/v1/audio/translations", audio.translations),
         Route(("POST",), "/v1/audio/speech", audio.speech),
+        Route(("POST",), "/v1/moderations", moderations.create_moderation),
         Route(("GET",), "/v1/images/generations", images.debug_image),
         Route(("GET",), "/file/{key:path}", files.serve_file, public=True),
         Route(("POST",), "/translate", translate.deeplx, auth=require_translate_secret, errors=envelopes.deeplx),

@@ -75,7 +75,7 @@ def parse_transcription(form: Form, model: Model, task: str) -> Transcription:
     if byte_array and file.size > MAX_BYTE_ARRAY_AUDIO_BYTES:
         raise too_large(file.size, MAX_BYTE_ARRAY_AUDIO_BYTES,
                         f"The audio file is too large for {model.id}, which takes audio as an array of numbers: it")
-    if task == "translate" and byte_array:
+    if task == "translate" and model.limits.get("audio") in ("byte-array", "stream"):
         raise bad_request(f"'{model.id}' cannot translate; use @cf/openai/whisper-large-v3-turbo (or whisper-1).",
                           param="model", code="model_cannot_translate")
     response_format = form.value("response_format") or "json"
@@ -101,6 +101,18 @@ def parse_transcription(form: Form, model: Model, task: str) -> Transcription:
 async def model_inputs(job: Transcription) -> dict:
     if job.model.limits.get("audio") == "byte-array":
         return {"audio": await job.file.byte_values()}
+    if job.model.limits.get("audio") == "stream":
+        # nova-3: the upload's own stream and type (never read into Python); a BCP-47 language
+        # hint, else detection; punctuation and formatting as OpenAI's transcripts have them.
+        inputs = {"audio": {"body": job.file.stream(), "contentType": job.file.content_type or "application/octet-stream"},
+                  "punctuate": True, "smart_format": True}
+        if job.language:
+            inputs["language"] = job.language
+        else:
+            inputs["detect_language"] = True
+        if job.prompt:
+            inputs["keyterm"] = job.prompt
+        return inputs
     inputs = {"audio": await job.file.base64(), "task": job.task}
     if job.language:
         inputs["language"] = job.language
@@ -160,8 +172,27 @@ def to_vtt(segments: list[dict]) -> str:
     return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
 
 
+def from_deepgram(result):
+    """nova-3's `results.channels[0].alternatives[0]` as the whisper shape the renderer reads."""
+    if not isinstance(result, dict) or not isinstance(result.get("results"), dict):
+        return result
+    try:
+        channel = result["results"]["channels"][0]
+        best = channel["alternatives"][0]
+    except (KeyError, IndexError, TypeError):
+        raise UpstreamError("nova-3 answered without a transcript") from None
+    words = [{"word": w.get("punctuated_word") or w.get("word", ""), "start": w.get("start", 0), "end": w.get("end", 0)}
+             for w in best.get("words") or [] if isinstance(w, dict)]
+    shaped = {"text": best.get("transcript", ""), "words": words}
+    language = channel.get("detected_language") if isinstance(channel, dict) else None
+    if isinstance(language, str):
+        shaped["transcription_info"] = {"language": language.split("-", 1)[0]}
+    return shaped
+
+
 def render(result, job: Transcription) -> tuple[str, str]:
     """The body and content type for `job.response_format`, or UpstreamError for an odd result."""
+    result = from_deepgram(result)
     if not isinstance(result, dict) or not isinstance(result.get("text"), str):
         raise UpstreamError("the speech model answered without `text`")
     text = result["text"].strip()
@@ -251,6 +282,10 @@ _SPEECH_NAMES = {"speaker": "voice", "prompt": "input", "text": "input", "lang":
 def transcription_notes(job: "Transcription") -> Notes:
     """The form fields the model's contract has no input for (whisper and whisper-tiny-en take only audio)."""
     notes = Notes()
+    if job.model.limits.get("audio") == "stream":  # nova-3: the prompt becomes its key terms
+        if job.prompt:
+            notes.mapped.append("prompt=keyterm")
+        return notes
     contract = contract_for(job.model.id)
     variant = contract.variant("audio") if contract else None
     if variant is None:

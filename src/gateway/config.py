@@ -38,6 +38,14 @@ def _count(value: str | None, default: int) -> int:
     return int(text) if text.isdigit() else default
 
 
+def _cache_seconds(value: str | None, default: float) -> float:
+    try:
+        seconds = float(value) if value and value.strip() else default
+    except ValueError:
+        return default
+    return seconds if 0 <= seconds <= 86400 else default
+
+
 def parse_aliases(value: str | None) -> dict[str, str]:
     """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
 
@@ -127,6 +135,8 @@ class Settings:
     # Hand a model's stream to the client untouched when it already is what the gateway would
     # send (chat.passthrough_safe); "false" re-frames every stream in Python.
     stream_passthrough: bool = True
+    # How long the binding's live model list is kept per isolate (0: read it for every request that needs it).
+    models_cache_seconds: float = 600.0
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -146,4 +156,5 @@ class Settings:
             test_clock=_flag(lookup("TEST_CLOCK"), False),
             deepl_character_limit=_count(lookup("DEEPL_CHARACTER_LIMIT"), 500_000),
             stream_passthrough=_flag(lookup("STREAM_PASSTHROUGH"), True),
+            models_cache_seconds=_cache_seconds(lookup("MODELS_CACHE_SECONDS"), 600.0),
         )

@@ -92,6 +92,8 @@ _UPSTREAM_CODES: dict[int, tuple[int, str, str]] = {
     5005: (400, "invalid_request_error", "invalid_input"),
     5006: (400, "invalid_request_error", "invalid_input"),
     5007: (404, "invalid_request_error", "model_not_found"),
+    # The model needs the Workers Paid plan (kimi-k2.6, glm-5.x, deepseek-v4...: `require_workers_paid`).
+    5035: (403, "permission_error", "requires_workers_paid"),
 }
 
 _NOISE = re.compile(r"^(?:\s*(?:AiError|InferenceUpstreamError|Error)\s*:\s*)+|\s*\(\s*[0-9a-f-]{36}\s*\)\s*$", re.I)
@@ -135,6 +137,9 @@ def from_upstream(error: UpstreamError, model: str, now: float) -> ApiError:
             "it resets at 00:00 UTC, or upgrade to Workers Paid.",
             type=type_, code=code, headers={"Retry-After": str(seconds_until_utc_midnight(now))},
         )
+    if code == "requires_workers_paid":
+        return ApiError(status, f"'{model}' needs the Workers Paid plan (Workers AI error 5035); GET /v1/models marks "
+                        "such models with requires_paid_plan. Pick another model or upgrade.", type=type_, code=code, param="model")
     if code == "model_not_found":
         return ApiError(status, f"Workers AI does not know the model '{model}'.", type=type_, code=code, param="model")
     if status < 500:

@@ -26,6 +26,9 @@ class UploadedFile(Protocol):
 
     async def base64(self) -> str: ...
 
+    def stream(self) -> Any:
+        """The bytes as a runtime stream, handed to a model untouched (opaque to the core)."""
+
     async def byte_values(self) -> Any:
         """The bytes as an array of numbers, as some Workers AI models take them (opaque to the core)."""
 

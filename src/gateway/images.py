@@ -84,14 +84,19 @@ def _inputs(model: Model, prompt: str, body: dict) -> dict:
     steps = _int(body, "steps", 1, max_steps)
     if steps is None:
         steps = _int(body, "num_steps", 1, max_steps)
-    inputs[limits.get("steps_param", "num_steps")] = steps or limits.get("default_steps", min(max_steps, 20))
+    steps_param = limits.get("steps_param", "num_steps")
+    if steps_param:  # FLUX.2 klein's step count is fixed: nothing to send
+        inputs[steps_param] = steps or limits.get("default_steps", min(max_steps, 20))
     seed = _int(body, "seed", 0, 2**32 - 1)
     if seed is not None:
         inputs["seed"] = seed
     size = body.get("size")
     if size not in (None, "auto"):
         found = _SIZE.match(size) if isinstance(size, str) else None
-        if not found or not all(256 <= int(v) <= 2048 for v in found.groups()):
+        max_side = limits.get("max_side", 2048)
+        if not found or not all(256 <= int(v) <= max_side for v in found.groups()):
+            if found and all(256 <= int(v) <= 2048 for v in found.groups()):
+                raise bad_request(f"`size`: {model.id} makes images with sides from 256 to {max_side}.", param="size")
             raise bad_request("`size` must look like 1024x1024, each side from 256 to 2048.", param="size")
         if limits.get("sized", True):  # flux-1-schnell has one size
             inputs["width"], inputs["height"] = int(found.group(1)), int(found.group(2))
@@ -218,3 +223,21 @@ def new_key(extension: str, now: float | None = None) -> str:
 
 def markdown(url: str) -> str:
     return f"![]({url})"
+
+
+def multipart_inputs(job: ImageJob, input_image: bytes | None = None):
+    """FLUX.2's input: the job's fields it takes (`form_fields`) as multipart form data, the input
+    image (if any) as `input_image_0`; what it does not take is noted as dropped."""
+    from .platform import MultipartForm
+
+    allowed = job.model.limits.get("form_fields", ("prompt",))
+    fields = {}
+    for key, value in job.inputs.items():
+        if key in allowed:
+            fields[key] = str(value)
+        elif not key.startswith("__emulator"):
+            job.notes.dropped.append(_PARAM_NAMES.get(key, key))
+    if input_image is not None:
+        fields["input_image_0"] = input_image
+    return {"multipart": MultipartForm(fields)}
+

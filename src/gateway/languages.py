@@ -41,6 +41,23 @@ NAMES: dict[str, str] = {
 }
 M2M100_TO_DEEPL = {code: deepl for deepl, code in DEEPL_TO_M2M100.items()}
 
+# What @cf/ai4bharat/indictrans2-en-indic-1B translates English into: ISO 639 code → its
+# `target_language` (model page, commit 05b5f46cc674). The gateway sends English → these
+# languages to it, everything else to m2m100.
+INDICTRANS2: dict[str, str] = {
+    "as": "asm_Beng", "awa": "awa_Deva", "bn": "ben_Beng", "bho": "bho_Deva", "brx": "brx_Deva", "doi": "doi_Deva",
+    "gom": "gom_Deva", "kok": "gom_Deva", "gon": "gon_Deva", "gu": "guj_Gujr", "hi": "hin_Deva", "hne": "hne_Deva",
+    "kn": "kan_Knda", "ks": "kas_Arab", "kha": "kha_Latn", "lus": "lus_Latn", "mag": "mag_Deva", "mai": "mai_Deva",
+    "ml": "mal_Mlym", "mr": "mar_Deva", "mni": "mni_Beng", "ne": "npi_Deva", "or": "ory_Orya", "pa": "pan_Guru",
+    "sa": "san_Deva", "sat": "sat_Olck", "sd": "snd_Arab", "ta": "tam_Taml", "te": "tel_Telu", "ur": "urd_Arab",
+}
+INDIC_NAMES: dict[str, str] = {
+    "assamese": "as", "bengali": "bn", "bangla": "bn", "gujarati": "gu", "kannada": "kn", "kashmiri": "ks", "konkani": "kok",
+    "maithili": "mai", "malayalam": "ml", "manipuri": "mni", "marathi": "mr", "nepali": "ne", "odia": "or", "oriya": "or",
+    "punjabi": "pa", "sanskrit": "sa", "santali": "sat", "sindhi": "sd", "tamil": "ta", "telugu": "te", "urdu": "ur",
+    "bodo": "brx", "dogri": "doi",
+}
+
 
 def is_auto(code) -> bool:
     return code is None or (isinstance(code, str) and code.strip().lower() in ("", "auto", "auto-detect", "detect"))
@@ -64,6 +81,11 @@ def to_m2m100(code, param: str) -> str:
     base = lower.split("-", 1)[0]
     if base in M2M100_CODES:
         return base
+    # Indic languages only indictrans2 knows (from English): kept as their ISO code.
+    if lower in INDICTRANS2 or base in INDICTRANS2:
+        return lower if lower in INDICTRANS2 else base
+    if lower in INDIC_NAMES:
+        return INDIC_NAMES[lower]
     raise bad_request(f"Unsupported language '{code}' in `{param}`.", param=param, code="unsupported_language")
 
 

@@ -129,6 +129,14 @@ def spec() -> dict:
             "get": _operation("One model (ids contain slashes)", {**_ok(_JSON, _obj(("id", "object"))), **_errors("OpenAIError", 400, 401, 404)},
                               parameters=[_path_param("model")])
         },
+        "/v1/moderations": {
+            "post": _operation(
+                "Moderation in OpenAI's shape, answered by Llama Guard 3 (scores are 1/0 from its verdict)",
+                {**_ok(_JSON, _obj(("id", "model", "results"), results={"type": "array"})), **_errors("OpenAIError", *_AI_ERRORS)},
+                body=_json_body(_obj(("input",), input={"anyOf": [{"type": "string"}, {"type": "array", "minItems": 1}]},
+                                     model={"type": "string"})),
+            )
+        },
         "/v1/chat/completions": {
             "post": _operation(
                 "Chat completions; image models answer with a markdown link to the stored image",

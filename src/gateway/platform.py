@@ -41,6 +41,18 @@ class AiBinding(Protocol):
         Raises `errors.UpstreamError` when Workers AI refuses or fails.
         """
 
+    async def models(self, params: dict | None = None) -> list[dict]:
+        """The account's current models (`AiModelsSearchObject[]`, plain dicts); raises on failure."""
+
+
+@dataclass
+class MultipartForm:
+    """A model input sent as multipart form data (FLUX.2's `multipart`): the runtime adapter turns it
+    into `{body, contentType}` (the form's stream and its content type with the boundary).
+    Values are strings, or bytes for files (input images)."""
+
+    fields: dict
+
 
 class StorageError(Exception):
     """The object store failed (an R2 write or read): nothing was stored."""

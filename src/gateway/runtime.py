@@ -23,7 +23,7 @@ from .app import handle
 from .config import Settings
 from .errors import UpstreamError, bad_request
 from .http import Form, Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse
-from .platform import DatabaseError, FetchError, JsonText, Platform, StorageError, StoredObject
+from .platform import DatabaseError, FetchError, JsonText, MultipartForm, Platform, StorageError, StoredObject
 
 _BINDING_NAMES = ("AI", "IMAGES")
 _USAGE_DB = "USAGE_DB"
@@ -31,10 +31,23 @@ _PYODIDE_VERSION = getattr(pyodide, "__version__", None)
 _AI_ERROR_CODE = re.compile(r"\b(\d{4})\b")
 
 
+def _multipart(form: MultipartForm) -> JsProxy:
+    """`{body, contentType}` for a multipart input: the FormData serialised by the runtime's own
+    Response (which also writes the boundary into the content type)."""
+    data = js.FormData.new()
+    for name, item in form.fields.items():
+        if isinstance(item, (bytes, bytearray)):
+            data.append(name, js.Blob.new(to_js([to_js(bytes(item))])), name)
+        else:
+            data.append(name, str(item))
+    encoded = js.Response.new(data)
+    return to_js({"body": encoded.body, "contentType": encoded.headers.get("content-type")}, dict_converter=js.Object.fromEntries)
+
+
 def _js_object(value: dict) -> JsProxy:
     # A plain to_js(dict) makes a JS Map, which bindings serialise as {}.
     lazy = {key: item for key, item in value.items() if isinstance(item, _LazyJsString)}
-    plain = {key: item for key, item in value.items() if key not in lazy}
+    plain = {key: _multipart(item) if isinstance(item, MultipartForm) else item for key, item in value.items() if key not in lazy}
     obj = to_js(plain, dict_converter=js.Object.fromEntries)
     for key, item in lazy.items():
         js.Object.defineProperty(obj, key, to_js({"get": item.getter, "enumerable": True}, dict_converter=js.Object.fromEntries))
@@ -106,6 +119,14 @@ class WorkersAi:
                 return _with_json_items(result, json_items)
             return result.to_py()
         return result
+
+    async def models(self, params: dict | None = None) -> list:
+        try:
+            result = await self._binding.models(_js_object(params or {}))
+        except JsException as exc:
+            raise UpstreamError(str(exc)) from None
+        result = _unwrap(result)
+        return result.to_py() if isinstance(result, JsProxy) else result
 
 
 def _with_json_items(result: JsProxy, key: str):
@@ -323,6 +344,10 @@ class JsFile:
                 chunks.push(data.subarray(start, start + _BASE64_CHUNK))
             js.Array.prototype.push.apply(encoded, chunks.map(as_binary).map(js.btoa))
         return _LazyJsString(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
+
+    def stream(self):
+        """The file's bytes as a runtime stream (nova-3's `audio.body`): never read into Python."""
+        return self._handle.stream()
 
     async def byte_values(self):
         # Built on the JS side (Array.from), so no Python list of millions of ints.

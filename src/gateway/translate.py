@@ -96,7 +96,10 @@ async def translate_texts(
 
 
 def translated_text(result) -> str:
-    """`translated_text` from an m2m100 result, or UpstreamError."""
+    """`translated_text` from an m2m100 result (or indictrans2's first `translations` item), or UpstreamError."""
     if isinstance(result, dict) and isinstance(result.get("translated_text"), str):
         return result["translated_text"]
+    if isinstance(result, dict) and isinstance(result.get("translations"), list) and result["translations"] \
+            and isinstance(result["translations"][0], str):
+        return result["translations"][0]
     raise UpstreamError("the translation model answered without `translated_text`")

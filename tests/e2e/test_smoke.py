@@ -12,7 +12,7 @@ from support.local_gateway import ROOT, LocalGateway
 
 SMOKE = ROOT / "scripts" / "smoke.py"
 CHECKS = ["health", "models", "chat", "chat-stream", "completions", "responses", "embeddings", "image", "image-file",
-          "transcription", "speech", "deeplx", "deepl-v2", "deepl-usage"]
+          "transcription", "speech", "moderation", "deeplx", "deepl-v2", "deepl-usage"]
 TRANSLATE_SECRET = "tr-smoke-secret"
 
 
@@ -36,6 +36,7 @@ def test_every_endpoint_passes(gateway):
     assert f"{len(CHECKS)} passed, 0 failed" in output
     # What the emulator answers shows through: the transcript of the generated WAV, a translated line.
     assert "Emulated transcript of" in output and "DE→EN: [de->en] Guten Morgen" in output
+    assert ", live (" in output  # the model list came from the binding's models()
 
 
 def test_a_wrong_key_fails(gateway):

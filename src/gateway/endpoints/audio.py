@@ -7,19 +7,18 @@ import binascii
 import time
 
 from .. import audio
-from ..catalog import SPEECH_TO_TEXT, TEXT_TO_SPEECH, Resolved, resolve
+from ..catalog import SPEECH_TO_TEXT, TEXT_TO_SPEECH, Resolved
 from ..errors import UpstreamError, bad_request, from_upstream
 from ..http import PassthroughResponse, Response
 from ..platform import Context
-from .common import model_headers, run_model
+from .common import model_headers, resolve_model, run_model
 
 # Multipart framing around the file: what a request may add on top of the 25 MB of audio.
 _FORM_OVERHEAD = 64 * 1024
 
 
-def _model(ctx: Context, name, task: str) -> Resolved:
-    settings = ctx.settings
-    return resolve(name, task, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models)
+async def _model(ctx: Context, name, task: str) -> Resolved:
+    return await resolve_model(ctx, name, task)
 
 
 async def _transcribe(ctx: Context, task: str):
@@ -31,7 +30,7 @@ async def _transcribe(ctx: Context, task: str):
     form = await request.form()
     if not form.value("model"):
         raise bad_request("`model` is required, e.g. whisper-1 or @cf/openai/whisper-large-v3-turbo.", param="model")
-    resolved = _model(ctx, form.value("model"), SPEECH_TO_TEXT)
+    resolved = await _model(ctx, form.value("model"), SPEECH_TO_TEXT)
     job = audio.parse_transcription(form, resolved.model, task)
     result = await run_model(ctx, resolved.model.id, await audio.model_inputs(job))
     try:
@@ -52,7 +51,7 @@ async def translations(ctx: Context):
 
 async def speech(ctx: Context):
     body = await ctx.request.json_object()
-    resolved = _model(ctx, body.get("model"), TEXT_TO_SPEECH)
+    resolved = await _model(ctx, body.get("model"), TEXT_TO_SPEECH)
     job = audio.parse_speech(body, resolved.model)
     result = await run_model(ctx, resolved.model.id, job.inputs)
     headers = {"Content-Type": audio.SPEECH_CONTENT_TYPES[job.response_format], **model_headers(resolved), **job.notes.headers()}

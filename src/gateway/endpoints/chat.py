@@ -5,23 +5,21 @@ from __future__ import annotations
 import time
 
 from .. import chat_contract, images
-from ..catalog import CHAT, IMAGE_TO_IMAGE, TEXT_TO_IMAGE, resolve
+from ..catalog import CHAT, IMAGE_TO_IMAGE, MODERATION, TEXT_TO_IMAGE
 from ..chat import ChatRequest, ChatStreamRelay, chunks_from_completion, completion, completion_chunks, passthrough_safe
 from ..errors import UpstreamError, from_upstream
 from ..http import PassthroughResponse, RelayResponse, StreamResponse, json_response
 from ..platform import Context
 from ..sse import SSE_HEADERS
-from .common import model_headers, run_model
+from .common import model_headers, resolve_model, run_model
 from .images import _input_image, image_chat, is_image_model
 
 
 async def chat_completions(ctx: Context):
     body = await ctx.request.json_object()
     settings = ctx.settings
-    resolved = resolve(
-        body.get("model"), CHAT, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models,
-        also=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE),
-    )
+    # llama-guard may be asked directly too: its answer is the classifier's own text.
+    resolved = await resolve_model(ctx, body.get("model"), CHAT, also=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE, MODERATION))
     if is_image_model(resolved):
         return await image_chat(ctx, body, resolved)
     request = ChatRequest.parse(body, resolved.model)

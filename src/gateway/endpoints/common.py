@@ -6,7 +6,8 @@ import asyncio
 import time
 
 from .. import usage
-from ..catalog import Resolved
+from ..catalog import Resolved, needs_live_list, resolve
+from ..live_catalog import live_models
 from ..errors import ApiError, UpstreamError, from_upstream
 from ..platform import Context
 
@@ -18,6 +19,14 @@ def model_headers(resolved: Resolved) -> dict[str, str]:
         headers["X-Requested-Model"] = resolved.requested
         headers["X-Model-Resolution"] = resolved.via
     return headers
+
+
+async def resolve_model(ctx: Context, name, task: str, *, also: tuple[str, ...] = ()) -> Resolved:
+    """The model for a request; the binding's live list is read only for names the catalog cannot place."""
+    settings = ctx.settings
+    live = await live_models(ctx.platform) if needs_live_list(name, settings.model_aliases) else None
+    return resolve(name, task, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models,
+                   also=also, live=live)
 
 
 async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: str | None = None):

@@ -6,7 +6,6 @@ from .. import deepl, languages
 from ..http import json_response
 from ..platform import Context
 from ..translate import check_texts
-from .common import model_headers
 from .translate import _model, _translate
 
 
@@ -14,8 +13,8 @@ async def translate(ctx: Context):
     fields = await deepl.read_fields(ctx.request)
     texts = check_texts(fields.get("text"))
     options = deepl.options(fields)
-    resolved = _model(ctx, fields.get("model"))
-    done = await _translate(ctx, resolved, texts, fields.get("source_lang"), fields.get("target_lang"), None,
+    resolved = await _model(ctx, fields.get("model"))
+    done, headers = await _translate(ctx, resolved, texts, fields.get("source_lang"), fields.get("target_lang"), None,
                             options=options)
     await deepl.count_characters(ctx, texts)
     out = [
@@ -23,7 +22,7 @@ async def translate(ctx: Context):
          "billed_characters": deepl.billed_characters(text)}
         for t, text in zip(done, texts)
     ]
-    return json_response({"translations": out}, headers=model_headers(resolved))
+    return json_response({"translations": out}, headers=headers)
 
 
 async def usage(ctx: Context):

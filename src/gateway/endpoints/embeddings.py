@@ -5,19 +5,16 @@ from __future__ import annotations
 import time
 
 from .. import embeddings
-from ..catalog import EMBEDDINGS, resolve
+from ..catalog import EMBEDDINGS
 from ..errors import UpstreamError, from_upstream
 from ..http import Response
 from ..platform import Context
-from .common import model_headers, run_model
+from .common import model_headers, resolve_model, run_model
 
 
 async def create_embeddings(ctx: Context):
     body = await ctx.request.json_object()
-    settings = ctx.settings
-    resolved = resolve(
-        body.get("model"), EMBEDDINGS, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models
-    )
+    resolved = await resolve_model(ctx, body.get("model"), EMBEDDINGS)
     model = resolved.model
     texts = embeddings.parse_input(body)
     encoding = embeddings.check_options(body, model)

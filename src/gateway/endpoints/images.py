@@ -9,13 +9,13 @@ from typing import Any
 
 from .. import images
 from ..contracts import contract_for
-from ..catalog import IMAGE_TO_IMAGE, TEXT_TO_IMAGE, Resolved, resolve
+from ..catalog import IMAGE_TO_IMAGE, TEXT_TO_IMAGE, Resolved
 from ..chat import ChatRequest, chunks_from_completion, completion, completion_chunks
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import PassthroughResponse, Response, StreamResponse, json_response
 from ..platform import Context, FetchError, StorageError
 from ..sse import SSE_HEADERS
-from .common import model_headers, run_model
+from .common import model_headers, resolve_model, run_model
 from .files import file_url
 
 
@@ -50,7 +50,11 @@ async def _input_image(ctx: Context, url: str) -> bytes:
 
 async def produce(ctx: Context, job: images.ImageJob) -> Produced:
     inputs = dict(job.inputs)
-    if job.image_url:
+    if job.model.limits.get("input") == "multipart":
+        # FLUX.2 takes form data; an image_url becomes its first reference image.
+        reference = await _input_image(ctx, job.image_url) if job.image_url else None
+        inputs = images.multipart_inputs(job, reference)
+    elif job.image_url:
         inputs["image_b64"] = base64.b64encode(await _input_image(ctx, job.image_url)).decode()
     if job.mask_url and "mask" in job.model.capabilities:
         inputs["mask"] = list(await _input_image(ctx, job.mask_url))
@@ -111,15 +115,13 @@ async def image_chat(ctx: Context, body: dict, resolved: Resolved):
     return json_response(completion(result, request, created=created), headers=headers)
 
 
-def _image_model(ctx: Context, name) -> Resolved:
-    settings = ctx.settings
-    return resolve(name, TEXT_TO_IMAGE, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models,
-                   also=(IMAGE_TO_IMAGE,))
+async def _image_model(ctx: Context, name) -> Resolved:
+    return await resolve_model(ctx, name, TEXT_TO_IMAGE, also=(IMAGE_TO_IMAGE,))
 
 
 async def create_images(ctx: Context):
     body = await ctx.request.json_object()
-    resolved = _image_model(ctx, body.get("model"))
+    resolved = await _image_model(ctx, body.get("model"))
     job, n, response_format = images.from_images_api(body, resolved.model)
     if response_format == "url":
         _storage(ctx)  # before the model runs, as for chat
@@ -139,7 +141,7 @@ async def debug_image(ctx: Context):
         raise ApiError(404, "The image debug mode is off; set IMAGE_DEBUG=true to try models with GET.",
                        code="debug_disabled")
     request = ctx.request
-    resolved = _image_model(ctx, request.query_value("model"))
+    resolved = await _image_model(ctx, request.query_value("model"))
     job, _, _ = images.from_images_api({"prompt": request.query_value("prompt") or ""}, resolved.model)
     produced = await produce(ctx, job)
     headers = {**model_headers(resolved), "Content-Type": images.CONTENT_TYPES[produced.extension], "Cache-Control": "no-store"}

@@ -1,10 +1,11 @@
-"""GET /v1/models and /v1/models/{id}: the catalog in OpenAI's list shape."""
+"""GET /v1/models and /v1/models/{id}: the binding's live model list (or the catalog) in OpenAI's list shape."""
 
 from __future__ import annotations
 
-from ..catalog import BY_ID, MODELS, WORKERS_AI_TASK, Model
+from ..catalog import MODELS, WORKERS_AI_TASK, LiveModel, Model
 from ..errors import not_found
 from ..http import json_response
+from ..live_catalog import live_models
 from ..platform import Context
 
 # Model objects carry a creation time in OpenAI's shape; the catalog has no such
@@ -12,39 +13,55 @@ from ..platform import Context
 CATALOG_CREATED = 1764028800  # 2025-11-25T00:00:00Z
 
 
-def model_object(model: Model) -> dict:
+def model_object(model: Model, live: LiveModel | None = None) -> dict:
     return {
         "id": model.id,
         "object": "model",
         "created": CATALOG_CREATED,
         "owned_by": model.owned_by,
         "task": model.task,
-        "workers_ai_task": WORKERS_AI_TASK[model.task],
+        "workers_ai_task": live.workers_ai_task if live else WORKERS_AI_TASK[model.task],
         "capabilities": sorted(model.capabilities),
+        # What the live list's `require_workers_paid` says (the catalog's copy of it when the list is unavailable).
+        "requires_paid_plan": live.paid if live else model.paid,
     }
 
 
-def alias_object(name: str, model: Model) -> dict:
+def alias_object(name: str, entry: dict) -> dict:
     # `root` names the model that really answers for this alias.
-    return {**model_object(model), "id": name, "root": model.id}
+    return {**entry, "id": name, "root": entry["id"]}
 
 
-def _aliases(ctx: Context):
+async def _entries(ctx: Context) -> tuple[dict[str, dict], str]:
+    """Model objects by id, and where they came from: "live" or "fallback" (the catalog)."""
+    live = await live_models(ctx.platform)
+    if live is None:
+        return {m.id: model_object(m) for m in MODELS}, "fallback"
+    entries = {}
+    for model_id, entry in live.items():
+        if entry.task is not None:  # tasks the gateway serves
+            entries[model_id] = model_object(entry.as_model(), entry)
+    return entries, "live"
+
+
+def _aliases(ctx: Context, entries: dict[str, dict]):
     for name, target in ctx.settings.model_aliases.items():
-        model = BY_ID.get(target)
-        if model is not None:
-            yield name, model
+        if target in entries:
+            yield name, entries[target]
 
 
 async def list_models(ctx: Context):
-    data = [model_object(m) for m in MODELS] + [alias_object(name, m) for name, m in _aliases(ctx)]
-    return json_response({"object": "list", "data": data})
+    entries, source = await _entries(ctx)
+    data = list(entries.values()) + [alias_object(name, entry) for name, entry in _aliases(ctx, entries)]
+    return json_response({"object": "list", "data": data}, headers={"X-Catalog-Source": source})
 
 
 async def retrieve_model(ctx: Context, model: str):
-    if model in BY_ID:
-        return json_response(model_object(BY_ID[model]))
-    for name, target in _aliases(ctx):
+    entries, source = await _entries(ctx)
+    headers = {"X-Catalog-Source": source}
+    if model in entries:
+        return json_response(entries[model], headers=headers)
+    for name, entry in _aliases(ctx, entries):
         if name == model:
-            return json_response(alias_object(name, target))
+            return json_response(alias_object(name, entry), headers=headers)
     raise not_found(f"The model '{model}' does not exist.", code="model_not_found", param="model")

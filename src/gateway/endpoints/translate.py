@@ -12,29 +12,52 @@ import secrets
 import time
 
 from .. import deepl, languages, translation_cache
-from ..catalog import TRANSLATION, Resolved, resolve
+from ..catalog import BY_ID, TRANSLATION, Resolved
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import json_response
 from ..platform import Context
 from ..translate import Translation, check_texts, translate_texts, translated_text
-from .common import model_headers, run_model
+from .common import model_headers, resolve_model, run_model
 
 
-def _model(ctx: Context, name) -> Resolved:
-    settings = ctx.settings
-    return resolve(name, TRANSLATION, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models)
+async def _model(ctx: Context, name) -> Resolved:
+    return await resolve_model(ctx, name, TRANSLATION)
 
 
 def _source(code) -> str | None:
     return None if languages.is_auto(code) else languages.to_m2m100(code, "source_lang")
 
 
+INDICTRANS2 = "@cf/ai4bharat/indictrans2-en-indic-1B"
+
+
+def _pick(resolved: Resolved, src: str, tgt: str) -> tuple[str, dict]:
+    """The model and inputs for one segment's language pair: English into an Indic language that
+    indictrans2 serves goes to it (unless the request named another model); anything else to m2m100
+    (or the model the request named)."""
+    named = resolved.model.id
+    if tgt in languages.INDICTRANS2 and src == "en" and (named == INDICTRANS2 or resolved.via == "default"):
+        return INDICTRANS2, {"target_language": languages.INDICTRANS2[tgt]}
+    if named == INDICTRANS2:
+        raise bad_request(f"{INDICTRANS2} translates English into Indic languages only (not {src} → {tgt}); "
+                          "leave `model` unset to use m2m100 for other pairs.", param="target_lang", code="unsupported_language")
+    if named in BY_ID and (tgt not in languages.M2M100_CODES or src not in languages.M2M100_CODES):
+        hint = " (from English, indictrans2 serves it)" if tgt in languages.INDICTRANS2 else ""
+        raise bad_request(f"m2m100 cannot translate {src} → {tgt}{hint}.", param="target_lang", code="unsupported_language")
+    return named, {"source_lang": src, "target_lang": tgt}
+
+
 async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source, target, tag_handling,
-                     options=None) -> list[Translation]:
-    model_id = resolved.model.id
+                     options=None) -> tuple[list[Translation], dict]:
+    """The translations, and the model headers (naming every model that ran when the language pair chose it)."""
+    used: set[str] = set()
 
     async def run(segment: str, src: str, tgt: str) -> str:
-        result = await run_model(ctx, model_id, {"text": segment, "source_lang": src, "target_lang": tgt})
+        model_id, pair = _pick(resolved, src, tgt)
+        used.add(model_id)
+        # indictrans2 takes a list of texts; m2m100 one text.
+        inputs = {"text": [segment] if model_id == INDICTRANS2 else segment, **pair}
+        result = await run_model(ctx, model_id, inputs)
         try:
             return translated_text(result)
         except UpstreamError as error:
@@ -48,24 +71,29 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
             if error.status < 500:
                 raise
             # DeepL clients (Immersive Translate among them) retry or fall back on 503.
-            raise ApiError(503, f"The translation model {model_id} failed; try again.", type="server_error",
+            raise ApiError(503, f"The translation model {resolved.model.id} failed; try again.", type="server_error",
                            code="translation_failed") from None
 
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
+    # Cached by the requested model and the language pair, which decide the model that runs (_pick).
     done = await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"),
-                                 translation_cache.cached(ctx, model_id, one), tags=tags, options=options)
-    return done
+                                 translation_cache.cached(ctx, resolved.model.id, one), tags=tags, options=options)
+    headers = model_headers(resolved)
+    if used and used != {resolved.model.id}:
+        headers["X-Model"] = ", ".join(sorted(used))
+        headers["X-Requested-Model"] = resolved.requested
+        headers["X-Model-Resolution"] = "language"
+    return done, headers
 
 
 async def deeplx(ctx: Context):
     body = await ctx.request.json_object()
-    resolved = _model(ctx, body.get("model"))
+    resolved = await _model(ctx, body.get("model"))
     target, source = body.get("target_lang"), body.get("source_lang")
-    headers = model_headers(resolved)
     if "text_list" in body:
         # Immersive Translate's "custom API": a whole page's paragraphs at once.
         texts = check_texts(body["text_list"])
-        done = await _translate(ctx, resolved, texts, source, target, body.get("tag_handling"))
+        done, headers = await _translate(ctx, resolved, texts, source, target, body.get("tag_handling"))
         await deepl.count_characters(ctx, texts)
         out = [{"detected_source_lang": languages.to_deepl(t.source), "text": t.text} for t in done]
         return json_response({"translations": out}, headers=headers)
@@ -73,7 +101,7 @@ async def deeplx(ctx: Context):
     text = body.get("text")
     if not isinstance(text, str):
         raise bad_request("`text` is required and must be a string.", param="text")
-    (done,) = await _translate(ctx, resolved, [text], source, target, body.get("tag_handling"))
+    (done,), headers = await _translate(ctx, resolved, [text], source, target, body.get("tag_handling"))
     await deepl.count_characters(ctx, [text])
     return json_response(
         {
@@ -91,12 +119,12 @@ async def deeplx(ctx: Context):
 
 async def ai_run(ctx: Context, model: str):
     body = await ctx.request.json_object()
-    resolved = _model(ctx, model)
+    resolved = await _model(ctx, model)
     text = body.get("text")
     if not isinstance(text, str):
         raise bad_request("`text` is required and must be a string.", param="text")
-    (done,) = await _translate(ctx, resolved, [text], body.get("source_lang"), body.get("target_lang"), None)
+    (done,), headers = await _translate(ctx, resolved, [text], body.get("source_lang"), body.get("target_lang"), None)
     return json_response(
         {"result": {"translated_text": done.text}, "success": True, "errors": [], "messages": []},
-        headers=model_headers(resolved),
+        headers=headers,
     )
