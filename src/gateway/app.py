@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import traceback
 
-from . import envelopes
+from . import envelopes, limits
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
 from .endpoints import audio, chat, describe, embeddings, files, health, images, models, playground, translate
@@ -65,6 +65,7 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
     try:
         match = resolve_route(request.method, request.path)
         route = match.route
+        request.max_body_bytes = limits.body_limit(route.pattern)
         if not route.public:
             (route.auth or require_api_key)(request, settings)
         response = await route.handler(Context(request, platform), **match.params)
@@ -76,6 +77,11 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         print(f"unhandled error on {request.method} {request.path}:\n{traceback.format_exc()}")
         response = render_error(request.path, internal_error())
     response.headers.update(cors_headers(request, settings))
+    if not all(limits.is_header_safe(value, 8192) for value in response.headers.values()):
+        # The edge checks should have refused whatever led here; never let the runtime fail on it.
+        print(f"unsafe response header on {request.method} {request.path}: {sorted(response.headers)}")
+        response = render_error(request.path, internal_error())
+        response.headers.update(cors_headers(request, settings))
     if request.method == "HEAD" and isinstance(response, Response):
         response.body = b""
     return response

@@ -33,6 +33,14 @@ def _seconds(value: str | None, default: float) -> float:
     return seconds if 0 < seconds <= 900 else default
 
 
+def _count(value: str | None, default: int) -> int:
+    try:
+        count = int(value) if value and value.strip() else default
+    except ValueError:
+        return default
+    return count if 1 <= count <= 100_000 else default
+
+
 def parse_aliases(value: str | None) -> dict[str, str]:
     """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
 
@@ -75,6 +83,10 @@ class Settings:
     image_debug: bool = False
     # How long a Workers AI call (and each pause inside a stream) may take before the client gets 504.
     ai_timeout_seconds: float = 120.0
+    # Workers AI calls one request may make (a translated line is one call); see budget.py.
+    max_ai_calls_per_request: int = 200
+    # How long fetching a remote input image (img2img `image_url`) may take in all.
+    fetch_timeout_seconds: float = 10.0
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -88,4 +100,6 @@ class Settings:
             public_base_url=(lookup("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None,
             image_debug=_flag(lookup("IMAGE_DEBUG"), False),
             ai_timeout_seconds=_seconds(lookup("AI_TIMEOUT_SECONDS"), 120.0),
+            max_ai_calls_per_request=_count(lookup("MAX_AI_CALLS_PER_REQUEST"), 200),
+            fetch_timeout_seconds=_seconds(lookup("FETCH_TIMEOUT_SECONDS"), 10.0),
         )

@@ -170,6 +170,35 @@ def parse_data_url(url: str) -> bytes | None:
     return data
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def data_url_base64(url: str) -> str | None:
+    """The image of a `data:` URL as base64, None for other URLs; 400 when malformed, empty or too big.
+
+    A well-formed base64 payload is returned as it is: no decoded copy of the image is made in Python.
+    """
+    if not url.startswith("data:"):
+        return None
+    found = _DATA_URL.match(url)
+    if found and found.group(3):
+        payload = found.group(4)
+        if len(payload) % 4 == 0 and _BASE64.fullmatch(payload):
+            size = len(payload) // 4 * 3 - (len(payload) - len(payload.rstrip("=")))
+            if size > MAX_INPUT_IMAGE_BYTES:
+                raise bad_request(f"The input image is larger than {MAX_INPUT_IMAGE_BYTES // (1024 * 1024)} MB.",
+                                  param="image_url")
+            if not size:
+                raise bad_request("The input image is empty.", param="image_url")
+            return payload
+    # Unusual spellings (percent-encoding, line breaks, URL-safe base64): decoded and re-encoded.
+    return base64.b64encode(parse_data_url(url)).decode()
+
+
+# Remote input images: one fetch for the image and one for the mask, at most.
+FETCH_MAX_REDIRECTS = 3
+
+
 def check_remote_url(url: str) -> str:
     if not url.startswith(("https://", "http://")):
         raise bad_request("An image_url must be a data: URL or an http(s) URL.", param="image_url")

@@ -11,12 +11,12 @@ distinct segment, a few at a time, and never translates the same segment twice.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from . import language_detection
+from .budget import Budget, bounded_map
 from .errors import UpstreamError, bad_request
 
 # Calls in flight at once for one request: enough to hide latency, few enough
@@ -68,7 +68,8 @@ def check_texts(texts) -> list[str]:
 
 
 async def translate_texts(
-    texts: list[str], source: str | None, target: str, translate_segment: TranslateSegment, *, tags: bool = False
+    texts: list[str], source: str | None, target: str, translate_segment: TranslateSegment, *, tags: bool = False,
+    budget: Budget | None = None,
 ) -> list[Translation]:
     """Each text translated to `target`; `source` None means detect it per text."""
     plans = []
@@ -83,14 +84,13 @@ async def translate_texts(
             if _translatable(piece, tags):
                 wanted[(src, piece.strip())] = None
 
-    limit = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
-
-    async def one(src: str, segment: str) -> str:
-        async with limit:
-            return await translate_segment(segment, src, target)
-
     keys = list(wanted)
-    done = dict(zip(keys, await asyncio.gather(*(one(src, segment) for src, segment in keys))))
+    if budget is not None:
+        budget.reserve(len(keys))  # refused before the first call when the request needs too many
+    # A few workers take the next segment as they finish one: never a task per segment up front.
+    translated = await bounded_map(lambda key: translate_segment(key[1], key[0], target), keys, MAX_CONCURRENT_CALLS,
+                                   stop=budget.client_gone if budget is not None else None)
+    done = dict(zip(keys, translated))
 
     results = []
     for src, pieces in plans:

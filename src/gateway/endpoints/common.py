@@ -28,6 +28,7 @@ async def run_model(ctx: Context, model_id: str, inputs: dict):
             type="server_error",
             code="ai_binding_missing",
         )
+    ctx.budget.spend()  # 400 past MAX_AI_CALLS_PER_REQUEST; ClientGone once the client has left
     try:
         return await asyncio.wait_for(ai.run(model_id, inputs), ctx.settings.ai_timeout_seconds)
     except asyncio.TimeoutError:
@@ -38,9 +39,15 @@ async def run_model(ctx: Context, model_id: str, inputs: dict):
         raise from_upstream(error, model_id, time.time()) from None
 
 
-async def idle_timeout(chunks, seconds: float):
-    """The chunks of a stream, ending it with UpstreamError when the model goes silent for `seconds`."""
+# Bytes of one streamed answer relayed through Python: a long chat answer is a few hundred KB.
+MAX_RELAYED_BYTES = 8 * 1024 * 1024
+
+
+async def idle_timeout(chunks, seconds: float, max_bytes: int = MAX_RELAYED_BYTES):
+    """The chunks of a stream, ending it with UpstreamError when the model goes silent for `seconds`
+    or has sent more than `max_bytes`."""
     iterator = chunks.__aiter__()
+    relayed = 0
     while True:
         try:
             chunk = await asyncio.wait_for(iterator.__anext__(), seconds)
@@ -48,4 +55,7 @@ async def idle_timeout(chunks, seconds: float):
             return
         except asyncio.TimeoutError:
             raise UpstreamError(f"the stream was silent for {seconds:g}s") from None
+        relayed += len(chunk)
+        if relayed > max_bytes:
+            raise UpstreamError(f"the stream passed {max_bytes} bytes")
         yield chunk

@@ -22,7 +22,9 @@ async def create_embeddings(ctx: Context):
     texts = embeddings.parse_input(body)
     encoding = embeddings.check_options(body, model)
     vectors: list[list[float]] = []
-    for batch in embeddings.batches(texts, model):
+    batches = list(embeddings.batches(texts, model))
+    ctx.budget.reserve(len(batches))
+    for batch in batches:
         result = await run_model(ctx, model.id, {"text": batch})
         try:
             got = embeddings.vectors_from(result)

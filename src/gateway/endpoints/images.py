@@ -33,26 +33,53 @@ def _storage(ctx: Context):
     return ctx.platform.storage
 
 
-async def _input_image(ctx: Context, url: str) -> bytes:
-    data = images.parse_data_url(url)
-    if data is not None:
-        return data
+async def _fetch_image(ctx: Context, url: str):
+    """A remote input image (or mask) as a `Blob`: its bytes stay in the runtime."""
     fetcher = ctx.platform.fetcher
     if fetcher is None:
         raise bad_request("This runtime cannot fetch image URLs; send the image as a data: URL.", param="image_url")
+    images.check_remote_url(url)
+    ctx.budget.spend_fetch()
     try:
-        return await fetcher.fetch_bytes(images.check_remote_url(url), images.MAX_INPUT_IMAGE_BYTES)
+        return await fetcher.fetch_image(url, max_bytes=images.MAX_INPUT_IMAGE_BYTES,
+                                         timeout=min(ctx.settings.fetch_timeout_seconds, ctx.settings.ai_timeout_seconds),
+                                         max_redirects=images.FETCH_MAX_REDIRECTS)
     except FetchError as error:
-        raise bad_request(f"The image at {url} could not be fetched: {error}.", param="image_url",
+        # One of a few fixed reasons; the target's own status or error never reaches the client.
+        raise bad_request(f"The image_url could not be fetched: {error}.", param="image_url",
                           code="image_fetch_failed") from None
 
 
-async def produce(ctx: Context, job: images.ImageJob) -> Produced:
+async def _image_base64(ctx: Context, url: str):
+    # A data: URL's base64 is used as sent: no decoded copy of the image in Python.
+    payload = images.data_url_base64(url)
+    return payload if payload is not None else await (await _fetch_image(ctx, url)).base64()
+
+
+async def _mask_values(ctx: Context, url: str):
+    """The mask as the array of byte values the inpainting model takes, built in the runtime."""
+    payload = images.data_url_base64(url)
+    if payload is None:
+        return await (await _fetch_image(ctx, url)).byte_values()
+    fetcher = ctx.platform.fetcher
+    if fetcher is None:  # no runtime to keep the bytes (unit tests)
+        return list(base64.b64decode(payload))
+    return await fetcher.from_base64(payload).byte_values()
+
+
+async def model_inputs(ctx: Context, job: images.ImageJob) -> dict:
+    """The job's inputs with its input image and mask, fetched once for all `n` images."""
     inputs = dict(job.inputs)
     if job.image_url:
-        inputs["image_b64"] = base64.b64encode(await _input_image(ctx, job.image_url)).decode()
+        inputs["image_b64"] = await _image_base64(ctx, job.image_url)
     if job.mask_url and "mask" in job.model.capabilities:
-        inputs["mask"] = list(await _input_image(ctx, job.mask_url))
+        inputs["mask"] = await _mask_values(ctx, job.mask_url)
+    return inputs
+
+
+async def produce(ctx: Context, job: images.ImageJob, inputs: dict | None = None) -> Produced:
+    if inputs is None:
+        inputs = await model_inputs(ctx, job)
     result = await run_model(ctx, job.model.id, inputs)
     try:
         if isinstance(result, dict):
@@ -119,9 +146,11 @@ async def create_images(ctx: Context):
     job, n, response_format = images.from_images_api(body, resolved.model)
     if response_format == "url":
         _storage(ctx)  # before the model runs, as for chat
+    ctx.budget.reserve(n)
+    inputs = await model_inputs(ctx, job)
     data = []
     for _ in range(n):
-        produced = await produce(ctx, job)
+        produced = await produce(ctx, job, inputs)
         if response_format == "url":
             data.append({"url": await store(ctx, produced, job), "revised_prompt": job.prompt})
         else:

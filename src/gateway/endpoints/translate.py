@@ -52,7 +52,8 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
                            code="translation_failed") from None
 
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
-    return await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"), one, tags=tags)
+    return await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"), one, tags=tags,
+                                 budget=ctx.budget)
 
 
 async def deeplx(ctx: Context):
