@@ -22,6 +22,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 // The newest date the pinned workerd knows; production uses wrangler.toml's date.
 const LEGACY_COMPATIBILITY_DATE = "2024-11-06";
 export const DEV_API_KEY = "sk-local-dev";
+// wrangler.toml flags the legacy workerd does not know (it refuses to start with them); the
+// production runtime keeps them. enable_request_signal: request.signal fires when the client goes.
+const LEGACY_UNKNOWN_FLAGS = ["enable_request_signal"];
 
 function readDotenv(file) {
   if (!fs.existsSync(file)) return {};
@@ -91,7 +94,7 @@ export function localConfig(env = process.env) {
         modulesRoot: srcDir,
         modules,
         compatibilityDate: LEGACY_COMPATIBILITY_DATE,
-        compatibilityFlags: wrangler.compatibility_flags ?? ["python_workers"],
+        compatibilityFlags: (wrangler.compatibility_flags ?? ["python_workers"]).filter((flag) => !LEGACY_UNKNOWN_FLAGS.includes(flag)),
         bindings,
         r2Buckets: faults ? {} : r2,
         wrappedBindings: {

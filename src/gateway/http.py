@@ -139,20 +139,25 @@ class Request:
         return self._bytes
 
     async def text(self) -> str:
+        return await self._text()
+
+    async def _text(self, max_json_values: int | None = None) -> str:
         read_text = getattr(self._body, "read_text", None)
         if self._bytes is None and read_text is not None:
             # Decoded by the runtime: Python holds the text once, never the bytes beside it.
             declared = self.declared_length()
             if declared is not None and declared > self.max_body_bytes:
                 raise body_too_large(declared, self.max_body_bytes)
-            return await read_text(self.max_body_bytes)
+            if max_json_values is None:
+                return await read_text(self.max_body_bytes)
+            return await read_text(self.max_body_bytes, max_json_values)
         try:
             return (await self.bytes()).decode("utf-8")
         except UnicodeDecodeError:
             raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
 
     async def json(self) -> Any:
-        raw = await self.text()
+        raw = await self._text(self.max_json_values)
         if not raw or raw.isspace():
             raise bad_request("The request body is empty; send a JSON object.", code="invalid_json")
         return limits.parse_json(raw, self.max_json_values)

@@ -65,10 +65,14 @@ def count_json_values(raw: bytes | str) -> int:
     return raw.count(b",") + raw.count(b"{") + raw.count(b"[") + 1
 
 
+def json_too_complex(max_values: int) -> ApiError:
+    return bad_request(f"The JSON body holds more than {max_values} values.", code="json_too_complex")
+
+
 def parse_json(raw: str, max_values: int = MAX_JSON_VALUES) -> Any:
     """json.loads, refusing (400) bodies that would build huge structures or nest without end."""
     if count_json_values(raw) > max_values:
-        raise bad_request(f"The JSON body holds more than {max_values} values.", code="json_too_complex")
+        raise json_too_complex(max_values)
     try:
         return json.loads(raw)
     except RecursionError:
