@@ -108,6 +108,10 @@ def _is_null(value) -> bool:
     return value is None or type(value).__name__ == "JsNull"
 
 
+# A generated image streamed into R2 (an SDXL PNG is a few MB).
+_MAX_STREAMED_OBJECT_BYTES = 32 * 1024 * 1024
+
+
 class R2Storage:
     """The `IMAGES` R2 bucket. Streams are buffered on the JS side (R2 needs a known
     length), so image bytes from a streaming model never enter Python."""
@@ -132,7 +136,10 @@ class R2Storage:
             if isinstance(data, (bytes, bytearray)):
                 value = to_js(data)
             else:
-                value = await js.Response.new(data.handle).arrayBuffer()
+                # Buffered in JS (R2 needs a known length), and never beyond a bound.
+                value = await _read_at_most(data.handle, _MAX_STREAMED_OBJECT_BYTES)
+                if value is None:
+                    raise StorageError(f"the stream passed {_MAX_STREAMED_OBJECT_BYTES} bytes")
             obj = await self._bucket.put(key, value, options)
         except JsException as exc:
             raise StorageError(str(exc)) from None

@@ -437,3 +437,25 @@ def test_requests_within_the_limits_keep_the_heap_bounded(fresh, httpserver):
         figure(f"heap within limits: {name}", status=status, heap_mib=f"{start} -> {after}")
     assert all(status == 200 for status, _ in readings.values()), readings
     assert max(after for _, after in readings.values()) - fresh.baseline_heap <= WITHIN_LIMITS_HEAP_MIB
+
+
+# --- relayed image answers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("response_format, megabytes", [("b64_json", 20), ("url", 40)])
+def test_streamed_images_are_capped(scripted, httpserver, response_format, megabytes):
+    def endless_png(request):
+        def generate():
+            yield PNG
+            for _ in range(megabytes):
+                yield b"\0" * 1_000_000
+
+        return Response(generate(), content_type="image/png")
+
+    httpserver.expect_request("/ai/run").respond_with_handler(endless_png)
+    response = httpx.post(f"{scripted.url}/v1/images/generations", headers=KEY, timeout=120, json={
+        "model": "@cf/stabilityai/stable-diffusion-xl-base-1.0", "prompt": "p", "response_format": response_format})
+    figure(f"streamed image of {megabytes} MB as {response_format}", status=response.status_code,
+           code=response.json()["error"]["code"])
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == ("upstream_error" if response_format == "b64_json" else "storage_failed")

@@ -110,10 +110,21 @@ async def store(ctx: Context, produced: Produced, job: images.ImageJob) -> str:
     return file_url(ctx, key)
 
 
-async def _bytes_of(produced: Produced) -> bytes:
+# A streamed image read into Python for b64_json; the model's PNGs are a few MB.
+MAX_OUTPUT_IMAGE_BYTES = 16 * 1024 * 1024
+
+
+async def _bytes_of(produced: Produced, model_id: str) -> bytes:
     if isinstance(produced.data, bytes):
         return produced.data
-    return b"".join([chunk async for chunk in produced.data])
+    chunks, size = [], 0
+    async for chunk in produced.data:
+        size += len(chunk)
+        if size > MAX_OUTPUT_IMAGE_BYTES:
+            print(f"image stream from {model_id} passed {MAX_OUTPUT_IMAGE_BYTES} bytes")
+            raise from_upstream(UpstreamError("the image stream is too large"), model_id, time.time())
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def image_chat(ctx: Context, body: dict, resolved: Resolved):
@@ -154,7 +165,7 @@ async def create_images(ctx: Context):
         if response_format == "url":
             data.append({"url": await store(ctx, produced, job), "revised_prompt": job.prompt})
         else:
-            data.append({"b64_json": base64.b64encode(await _bytes_of(produced)).decode(), "revised_prompt": job.prompt})
+            data.append({"b64_json": base64.b64encode(await _bytes_of(produced, job.model.id)).decode(), "revised_prompt": job.prompt})
     return json_response({"created": int(time.time()), "data": data}, headers=model_headers(resolved))
 
 
