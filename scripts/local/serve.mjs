@@ -12,6 +12,7 @@
 // (.dev.vars), then the environment:
 //   PORT (8787), HOST (127.0.0.1), API_KEYS, AI_EMULATOR_UPSTREAM (forward AI calls
 //   over HTTP, for scripted tests), LOCAL_STATE_DIR (.wrangler/local: R2 data),
+//   AI_EMULATOR_STRICT (default on; 0 turns off the emulator's contract validation),
 //   GATEWAY_RUNTIME (legacy), PYODIDE_BUNDLE_DIR (the offline Pyodide kit, production only).
 
 import fs from "node:fs";
@@ -81,6 +82,15 @@ function workerModules(wrangler, runtime, env) {
   return { root, modules };
 }
 
+// The emulator's source with `import ... from "./<validator>"` replaced by that module's own source
+// (Miniflare refuses a wrapped binding made of several modules).
+export function inlineImport(file, imported) {
+  const source = fs.readFileSync(file, "utf8");
+  const line = new RegExp(`^import \\{[^}]*\\} from "\\./${path.basename(imported).replace(".", "\\.")}";$`, "m");
+  if (!line.test(source)) throw new Error(`${file} does not import ${path.basename(imported)}`);
+  return source.replace(line, () => fs.readFileSync(imported, "utf8"));
+}
+
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
 const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD"];
 
@@ -99,6 +109,8 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
   const state = path.resolve(ROOT, env.LOCAL_STATE_DIR || ".wrangler/local");
   const aiBinding = wrangler.ai?.binding ?? "AI";
   const emulator = path.join(ROOT, "scripts/local/ai-emulator.mjs");
+  const validator = path.join(ROOT, "scripts/local/contract-validate.mjs");
+  const contracts = path.join(ROOT, "src/gateway/model_contracts.json");
   const r2 = Object.fromEntries((wrangler.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name]));
   // Fault tests: LOCAL_R2_FAULTS=1 swaps every bucket for one whose operations all fail.
   const faults = env.LOCAL_R2_FAULTS ? path.join(ROOT, "scripts/local/r2-faults.mjs") : null;
@@ -122,14 +134,21 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
           ...wrapped,
           [aiBinding]: {
             scriptName: "workers-ai-emulator",
-            bindings: env.AI_EMULATOR_UPSTREAM ? { UPSTREAM: env.AI_EMULATOR_UPSTREAM } : {},
+            bindings: {
+              ...(env.AI_EMULATOR_UPSTREAM ? { UPSTREAM: env.AI_EMULATOR_UPSTREAM } : {}),
+              // The published model contracts: every run() is validated against them (error 5006),
+              // unless AI_EMULATOR_STRICT=0.
+              CONTRACTS: JSON.parse(fs.readFileSync(contracts, "utf8")),
+              STRICT: env.AI_EMULATOR_STRICT !== "0",
+            },
           },
         },
       },
       {
         name: "workers-ai-emulator",
         modulesRoot: path.dirname(emulator),
-        modules: [{ type: "ESModule", path: emulator, contents: fs.readFileSync(emulator, "utf8") }],
+        // A wrapped binding must be one module: the validator is inlined where the emulator imports it.
+        modules: [{ type: "ESModule", path: emulator, contents: inlineImport(emulator, validator) }],
       },
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]
