@@ -72,6 +72,8 @@ class Blob(Protocol):
     size: int
     content_type: str
 
+    async def read(self) -> bytes: ...
+
     async def base64(self) -> Any:
         """The bytes as base64 (a runtime string on Workers: opaque to the core)."""
 

@@ -51,6 +51,15 @@ async def _fetch_image(ctx: Context, url: str):
                           code="image_fetch_failed") from None
 
 
+async def _input_image(ctx: Context, url: str) -> bytes:
+    """An input image's bytes in Python, for the chat models that take images as bytes; a remote one
+    is fetched with the same bounds (timeout, redirects, image/*, 10 MB while streaming, 2 per request)."""
+    data = images.parse_data_url(url)
+    if data is not None:
+        return data
+    return await (await _fetch_image(ctx, url)).read()
+
+
 async def _image_base64(ctx: Context, url: str):
     # A data: URL's base64 is used as sent: no decoded copy of the image in Python.
     payload = images.data_url_base64(url)
