@@ -27,6 +27,9 @@ import { LEGACY_COMPATIBILITY_DATE, Miniflare, productionWorkerdPath, selectedRu
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEV_API_KEY = "sk-local-dev";
+// wrangler.toml flags the legacy workerd does not know (it refuses to start with them); the
+// production runtime keeps them. enable_request_signal: request.signal fires when the client goes.
+const LEGACY_UNKNOWN_FLAGS = ["enable_request_signal"];
 
 function readDotenv(file) {
   if (!fs.existsSync(file)) return {};
@@ -132,7 +135,8 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
         modulesRoot,
         modules,
         compatibilityDate: runtime === "production" ? wrangler.compatibility_date : LEGACY_COMPATIBILITY_DATE,
-        compatibilityFlags: wrangler.compatibility_flags ?? ["python_workers"],
+        compatibilityFlags: (wrangler.compatibility_flags ?? ["python_workers"])
+          .filter((flag) => runtime === "production" || !LEGACY_UNKNOWN_FLAGS.includes(flag)),
         bindings,
         r2Buckets: faults ? {} : r2,
         d1Databases: d1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import traceback
 
-from . import envelopes, usage
+from . import envelopes, limits, usage
 from .auth import require_api_key, require_translate_secret
 from .cors import cors_headers, preflight
 from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, moderations, playground, responses, translate
@@ -75,6 +75,7 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
     try:
         match = resolve_route(request.method, request.path)
         route = match.route
+        request.max_body_bytes = limits.body_limit(route.pattern)
         if not route.public:
             checked = (route.auth or require_api_key)(request, settings)
             if inspect.isawaitable(checked):  # a check that reads the body (DeepL's `auth_key` field)
@@ -91,6 +92,11 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
     # What the request spent is written even when it failed after its AI calls.
     await usage.finish(ctx)
     response.headers.update(cors_headers(request, settings))
+    if not all(limits.is_header_safe(value, 8192) for value in response.headers.values()):
+        # The edge checks should have refused whatever led here; never let the runtime fail on it.
+        print(f"unsafe response header on {request.method} {request.path}: {sorted(response.headers)}")
+        response = render_error(request.path, internal_error())
+        response.headers.update(cors_headers(request, settings))
     if request.method == "HEAD" and isinstance(response, Response):
         response.body = b""
     return response

@@ -350,6 +350,7 @@ def resolve(
     404 for an unknown or (with redirection off) retired model.
     """
     from .errors import ApiError, bad_request, not_found
+    from .limits import is_header_safe
 
     tasks = (task, *also)
     if name is None or name == "":
@@ -357,6 +358,9 @@ def resolve(
         name = model_id
     elif not isinstance(name, str):
         raise bad_request("`model` must be a string.", param="model", code="invalid_model")
+    elif not is_header_safe(name):
+        # It is echoed in X-Requested-Model: printable ASCII of bounded length, or 400.
+        raise bad_request("`model` must be at most 256 printable ASCII characters.", param="model", code="invalid_model")
     elif name in aliases:
         model_id, via = aliases[name], "alias"
     else:

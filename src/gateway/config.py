@@ -46,6 +46,14 @@ def _cache_seconds(value: str | None, default: float) -> float:
     return seconds if 0 <= seconds <= 86400 else default
 
 
+def _bounded_count(value: str | None, default: int) -> int:
+    try:
+        count = int(value) if value and value.strip() else default
+    except ValueError:
+        return default
+    return count if 1 <= count <= 100_000 else default
+
+
 def parse_aliases(value: str | None) -> dict[str, str]:
     """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
 
@@ -137,6 +145,10 @@ class Settings:
     stream_passthrough: bool = True
     # How long the binding's live model list is kept per isolate (0: read it for every request that needs it).
     models_cache_seconds: float = 600.0
+    # Workers AI calls one request may make (a translated line is one call); see budget.py.
+    max_ai_calls_per_request: int = 200
+    # How long fetching a remote input image (img2img `image_url`) may take in all.
+    fetch_timeout_seconds: float = 10.0
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -157,4 +169,6 @@ class Settings:
             deepl_character_limit=_count(lookup("DEEPL_CHARACTER_LIMIT"), 500_000),
             stream_passthrough=_flag(lookup("STREAM_PASSTHROUGH"), True),
             models_cache_seconds=_cache_seconds(lookup("MODELS_CACHE_SECONDS"), 600.0),
+            max_ai_calls_per_request=_bounded_count(lookup("MAX_AI_CALLS_PER_REQUEST"), 200),
+            fetch_timeout_seconds=_seconds(lookup("FETCH_TIMEOUT_SECONDS"), 10.0),
         )

@@ -107,6 +107,10 @@ def vectors_from(result) -> list[list[float]]:
         raise QueuedError(f"the model queued the request (async request_id {result['request_id']})")
     if not isinstance(data, list):
         raise UpstreamError("embeddings result has no `data` list")
+    for vector in data:
+        # The first value of each stands for the rest: checking every float would cost CPU per request.
+        if type(vector) is not list or not vector or type(vector[0]) not in (float, int):
+            raise UpstreamError("embeddings result holds something that is not a vector")
     return data
 
 

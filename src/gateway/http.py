@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncIterator, Callable, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import limits
 from .errors import ApiError, bad_request
 
 
@@ -44,10 +45,12 @@ class Form:
 
 
 class BodySource(Protocol):
-    async def read_bytes(self) -> bytes: ...
+    async def read_bytes(self, max_bytes: int) -> bytes:
+        """The whole body, read as a stream and abandoned (ApiError 413) once it passes `max_bytes`."""
 
-    async def read_form(self) -> Form:
-        """The multipart or urlencoded form, parsed by the runtime; ApiError 400 when malformed."""
+    async def read_form(self, max_bytes: int) -> Form:
+        """The multipart or urlencoded form, parsed by the runtime; ApiError 400 when malformed,
+        413 once the body passes `max_bytes` (its bytes stay in the runtime)."""
 
 
 class Headers:
@@ -68,24 +71,29 @@ class Headers:
 
 
 class _NoBody:
-    async def read_bytes(self) -> bytes:
+    async def read_bytes(self, max_bytes: int) -> bytes:
         return b""
 
-    async def read_form(self) -> "Form":
+    async def read_form(self, max_bytes: int) -> "Form":
         return Form({}, {})
 
 
-# JSON and form bodies: room for a 10 MB input image as a data: URL, and no more.
+# The largest body any route takes (a 10 MB input image as a data: URL); each route has its own
+# limit in limits.BODY_LIMITS, which the app sets on the request once it knows the route.
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
-def body_too_large(size: int, limit: int = MAX_BODY_BYTES) -> ApiError:
-    return ApiError(413, f"The request body is {size} bytes; the limit is {limit} bytes ({limit // (1024 * 1024)} MB).",
-                    code="request_too_large")
+def body_too_large(size: int | None, limit: int = MAX_BODY_BYTES) -> ApiError:
+    return limits.body_too_large(size, limit)
+
+
+def _never() -> bool:
+    return False
 
 
 class Request:
-    def __init__(self, method: str, url: str, headers: Headers, body: BodySource | None = None):
+    def __init__(self, method: str, url: str, headers: Headers, body: BodySource | None = None,
+                 client_gone: Callable[[], bool] = _never):
         self.method = method.upper()
         self.url = url
         parts = urlsplit(url)
@@ -97,6 +105,11 @@ class Request:
         self.headers = headers
         self._body = body or _NoBody()
         self._bytes: bytes | None = None
+        # Whether the client has closed the connection (the runtime's abort signal).
+        self.client_gone = client_gone
+        # Set per route by the app (limits.BODY_LIMITS).
+        self.max_body_bytes = MAX_BODY_BYTES
+        self.max_json_values = limits.MAX_JSON_VALUES
 
     @property
     def origin(self) -> str:
@@ -118,33 +131,47 @@ class Request:
     async def bytes(self) -> bytes:
         if self._bytes is None:
             # Refused from Content-Length before a byte is read; checked again for chunked bodies.
+            limit = self.max_body_bytes
             declared = self.declared_length()
-            if declared is not None and declared > MAX_BODY_BYTES:
-                raise body_too_large(declared)
-            self._bytes = await self._body.read_bytes()
-            if len(self._bytes) > MAX_BODY_BYTES:
-                raise body_too_large(len(self._bytes))
+            if declared is not None and declared > limit:
+                raise body_too_large(declared, limit)
+            data = await self._body.read_bytes(limit)
+            if len(data) > limit:
+                raise body_too_large(len(data), limit)
+            self._bytes = data
         return self._bytes
 
     async def text(self) -> str:
+        return await self._text()
+
+    async def _text(self, max_json_values: int | None = None) -> str:
+        read_text = getattr(self._body, "read_text", None)
+        if self._bytes is None and read_text is not None:
+            # Decoded by the runtime: Python holds the text once, never the bytes beside it.
+            declared = self.declared_length()
+            if declared is not None and declared > self.max_body_bytes:
+                raise body_too_large(declared, self.max_body_bytes)
+            if max_json_values is None:
+                return await read_text(self.max_body_bytes)
+            return await read_text(self.max_body_bytes, max_json_values)
         try:
             return (await self.bytes()).decode("utf-8")
         except UnicodeDecodeError:
             raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
 
     async def json(self) -> Any:
-        raw = await self.text()
-        if not raw.strip():
+        raw = await self._text(self.max_json_values)
+        if not raw or raw.isspace():
             raise bad_request("The request body is empty; send a JSON object.", code="invalid_json")
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise bad_request(f"The request body is not valid JSON: {exc}.", code="invalid_json") from None
+        return limits.parse_json(raw, self.max_json_values)
 
     async def form(self) -> Form:
         if self.content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
             raise bad_request("Send the request as multipart/form-data.", code="invalid_content_type")
-        return await self._body.read_form()
+        declared = self.declared_length()
+        if declared is not None and declared > self.max_body_bytes:
+            raise body_too_large(declared, self.max_body_bytes)
+        return await self._body.read_form(self.max_body_bytes)
 
     async def json_object(self) -> dict:
         data = await self.json()

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
 
+from .budget import Budget
 from .config import Settings
 from .http import Request
 
@@ -81,11 +82,33 @@ class ObjectStore(Protocol):
 
 
 class FetchError(Exception):
-    """A remote URL could not be fetched (network, status, size)."""
+    """A remote URL could not be fetched (network, status, size, type, time). The message is one of a
+    few fixed reasons: it never carries the target's status or connection error (no port probing)."""
+
+
+class Blob(Protocol):
+    """Input bytes (a fetched or inline image, a mask) kept in the runtime: Python only ever holds
+    what a model input needs, and never a list of ints."""
+
+    size: int
+    content_type: str
+
+    async def read(self) -> bytes: ...
+
+    async def base64(self) -> Any:
+        """The bytes as base64 (a runtime string on Workers: opaque to the core)."""
+
+    async def byte_values(self) -> Any:
+        """The bytes as an array of numbers (a runtime array on Workers: opaque to the core)."""
 
 
 class Fetcher(Protocol):
-    async def fetch_bytes(self, url: str, max_bytes: int) -> bytes: ...
+    async def fetch_image(self, url: str, *, max_bytes: int, timeout: float, max_redirects: int) -> Blob:
+        """An image from the web: redirects followed up to `max_redirects`, `image/*` only, read as a
+        stream and abandoned as soon as it passes `max_bytes` or `timeout` seconds; else FetchError."""
+
+    def from_base64(self, payload: str) -> Blob:
+        """Bytes given as (valid) base64, decoded into the runtime a slice at a time."""
 
 
 class TextCache(Protocol):
@@ -138,6 +161,12 @@ class Context:
     platform: Platform
     # What this request spent, per model (usage.Meter); set by the pipeline for metered routes.
     meter: Any = field(default=None)
+    # What this request may still spend (AI calls, remote fetches); see budget.py.
+    budget: Budget = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.budget is None:
+            self.budget = Budget(self.platform.settings.max_ai_calls_per_request, client_gone=self.request.client_gone)
 
     @property
     def settings(self) -> Settings:

@@ -22,7 +22,8 @@ from pyodide.ffi import JsException, JsProxy, create_once_callable, create_proxy
 from .app import handle
 from .config import Settings
 from .errors import UpstreamError, bad_request
-from .http import Form, Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse
+from .http import Form, Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse, body_too_large
+from .limits import count_json_values, json_too_complex
 from .platform import DatabaseError, FetchError, JsonText, MultipartForm, Platform, StorageError, StoredObject
 
 _BINDING_NAMES = ("AI", "IMAGES")
@@ -150,6 +151,10 @@ def _is_null(value) -> bool:
     return value is None or type(value).__name__ == "JsNull"
 
 
+# A generated image streamed into R2 (an SDXL PNG is a few MB).
+_MAX_STREAMED_OBJECT_BYTES = 32 * 1024 * 1024
+
+
 class R2Storage:
     """The `IMAGES` R2 bucket. Streams are buffered on the JS side (R2 needs a known
     length), so image bytes from a streaming model never enter Python."""
@@ -174,7 +179,10 @@ class R2Storage:
             if isinstance(data, (bytes, bytearray)):
                 value = to_js(data)
             else:
-                value = await js.Response.new(data.handle).arrayBuffer()
+                # Buffered in JS (R2 needs a known length), and never beyond a bound.
+                value = await _read_at_most(data.handle, _MAX_STREAMED_OBJECT_BYTES)
+                if value is None:
+                    raise StorageError(f"the stream passed {_MAX_STREAMED_OBJECT_BYTES} bytes")
             obj = await self._bucket.put(key, value, options)
         except JsException as exc:
             raise StorageError(str(exc)) from None
@@ -197,24 +205,113 @@ class R2Storage:
         return None if _is_null(obj) else self._stored(obj)
 
 
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
 class JsFetcher:
     """Remote URLs (an `image_url` for img2img) through the runtime's `fetch`: pyodide-http
-    needs a synchronous XMLHttpRequest, which workerd does not have (see the README)."""
+    needs a synchronous XMLHttpRequest, which workerd does not have (see the README).
 
-    async def fetch_bytes(self, url: str, max_bytes: int) -> bytes:
+    The bytes stay in JS (a `JsBuffer`); the body is read as a stream and abandoned as soon as it
+    passes the limit, whether or not the server sent a Content-Length. Errors are a few fixed
+    reasons: the target's status or connection error never reaches the client (no port probing)."""
+
+    async def fetch_image(self, url: str, *, max_bytes: int, timeout: float, max_redirects: int) -> "JsBuffer":
+        controller = js.AbortController.new()
         try:
-            response = await js.fetch(url)
-        except JsException as exc:
-            raise FetchError(str(exc).split("\n", 1)[0]) from None
-        if not response.ok:
-            raise FetchError(f"it answered HTTP {response.status}")
-        length = response.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_bytes:
-            raise FetchError(f"it is larger than {max_bytes} bytes")
-        data = (await response.arrayBuffer()).to_bytes()
-        if len(data) > max_bytes:
-            raise FetchError(f"it is larger than {max_bytes} bytes")
-        return data
+            return await asyncio.wait_for(self._fetch_image(url, controller, max_bytes, max_redirects), timeout)
+        except asyncio.TimeoutError:
+            controller.abort()
+            raise FetchError(f"it took longer than {timeout:g} s") from None
+
+    async def _fetch_image(self, url: str, controller, max_bytes: int, max_redirects: int) -> "JsBuffer":
+        from urllib.parse import urljoin
+
+        for _ in range(max_redirects + 1):
+            try:
+                response = await js.fetch(url, _js_object({"redirect": "manual", "signal": controller.signal}))
+            except JsException as exc:
+                print(f"image fetch failed: {str(exc).splitlines()[0][:200]}")
+                raise FetchError("it could not be reached or did not answer with an image") from None
+            if response.status in _REDIRECTS:
+                location = response.headers.get("location")
+                _cancel_body(response)
+                if not location:
+                    break
+                url = urljoin(url, location)
+                if not url.startswith(("https://", "http://")):
+                    raise FetchError("it redirects to a URL that is not http(s)")
+                continue
+            if not response.ok:
+                _cancel_body(response)
+                raise FetchError("it could not be reached or did not answer with an image")
+            content_type = (response.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+            if not content_type.startswith("image/"):
+                _cancel_body(response)
+                raise FetchError("it is not an image (its Content-Type is not image/*)")
+            length = response.headers.get("content-length")
+            if length and length.isdigit() and int(length) > max_bytes:
+                _cancel_body(response)
+                raise FetchError(f"it is larger than {max_bytes // (1024 * 1024)} MB")
+            data = await _read_at_most(response.body, max_bytes)
+            if data is None:
+                raise FetchError(f"it is larger than {max_bytes // (1024 * 1024)} MB")
+            if not data.length:
+                raise FetchError("it is empty")
+            return JsBuffer(data, content_type)
+        raise FetchError(f"it redirects more than {max_redirects} times")
+
+    def from_base64(self, payload: str) -> "JsBuffer":
+        return JsBuffer.from_base64(payload)
+
+
+def _cancel_body(response) -> None:
+    body = response.body
+    if not _is_null(body):
+        body.cancel()
+
+
+async def _read_at_most(stream, max_bytes: int):
+    """The bytes of a JS ReadableStream as one Uint8Array, or None (the stream cancelled) as soon as
+    it passes `max_bytes`. Nothing crosses into Python; a BYOB `readAtLeast` takes one crossing."""
+    if _is_null(stream):
+        return js.Uint8Array.new(0)
+    try:
+        reader = stream.getReader(_js_object({"mode": "byob"}))
+    except JsException:
+        reader = None
+    if reader is not None and getattr(reader, "readAtLeast", None) is not None:
+        # Resolves once max_bytes + 1 bytes arrived (too many) or the stream ended (fewer).
+        view = js.Uint8Array.new(max_bytes + 1)
+        total = 0
+        while True:
+            chunk = await reader.readAtLeast(max_bytes + 1 - total, view.subarray(total))
+            value = chunk.value
+            got = 0
+            if not _is_null(value):
+                # The read transferred the buffer: the result views the same memory, now ours again.
+                view = js.Uint8Array.new(value.buffer)
+                got = int(value.byteLength)
+                total += got
+            if total > max_bytes:
+                reader.cancel()
+                return None
+            if chunk.done or got == 0:
+                break
+        return view.subarray(0, total)
+    reader = stream.getReader()
+    parts = js.Array.new()
+    total = 0
+    while True:
+        chunk = await reader.read()
+        if chunk.done:
+            break
+        total += int(chunk.value.byteLength)
+        if total > max_bytes:
+            reader.cancel()
+            return None
+        parts.push(chunk.value)
+    return js.Uint8Array.new(await js.Blob.new(parts).arrayBuffer())
 
 
 class WorkersCache:
@@ -327,23 +424,8 @@ class JsFile:
         return (await self._handle.arrayBuffer()).to_bytes()
 
     async def base64(self):
-        """The file as base64, built and kept on the JS side: a JS string that JSON-serialises
-        (or is structured-cloned) when the AI binding sends the inputs. Encoding in Python would
-        grow Pyodide's WebAssembly memory by ~3.6x the file (bytes, base64 bytes, str), and that
-        memory never shrinks: a 25 MB upload took it from 24 MB to 115 MB."""
-        data = js.Uint8Array.new(await self._handle.arrayBuffer())
-        # fromCharCode.apply(null, bytes) → a binary string → btoa, each run by Array.map in JS;
-        # a batch at a time, so the binary strings of only one batch are alive at once
-        # (the V8 heap peak for 25 MB fell from 131.7 to 119.9 MiB).
-        as_binary = js.Function.prototype.apply.bind(js.String.fromCharCode, None)
-        encoded = js.Array.new()
-        batch_bytes = _BASE64_CHUNK * _BASE64_BATCH
-        for batch_start in range(0, data.length, batch_bytes):
-            chunks = js.Array.new()
-            for start in range(batch_start, min(data.length, batch_start + batch_bytes), _BASE64_CHUNK):
-                chunks.push(data.subarray(start, start + _BASE64_CHUNK))
-            js.Array.prototype.push.apply(encoded, chunks.map(as_binary).map(js.btoa))
-        return _LazyJsString(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
+        """The file as base64, built and kept on the JS side (see `_js_base64`)."""
+        return _js_base64(js.Uint8Array.new(await self._handle.arrayBuffer()))
 
     def stream(self):
         """The file's bytes as a runtime stream (nova-3's `audio.body`): never read into Python."""
@@ -354,17 +436,109 @@ class JsFile:
         return js.Array.from_(js.Uint8Array.new(await self._handle.arrayBuffer()))
 
 
+def _js_base64(data) -> _LazyJsString:
+    """Bytes (a JS Uint8Array) as base64, built and kept on the JS side: a JS string that
+    JSON-serialises (or is structured-cloned) when the AI binding sends the inputs. Encoding in
+    Python would grow Pyodide's WebAssembly memory by ~3.6x the bytes (bytes, base64 bytes, str),
+    and that memory never shrinks: a 25 MB upload took it from 24 MB to 115 MB."""
+    # fromCharCode.apply(null, bytes) → a binary string → btoa, each run by Array.map in JS;
+    # a batch at a time, so the binary strings of only one batch are alive at once
+    # (the V8 heap peak for 25 MB fell from 131.7 to 119.9 MiB).
+    as_binary = js.Function.prototype.apply.bind(js.String.fromCharCode, None)
+    encoded = js.Array.new()
+    batch_bytes = _BASE64_CHUNK * _BASE64_BATCH
+    for batch_start in range(0, data.length, batch_bytes):
+        chunks = js.Array.new()
+        for start in range(batch_start, min(data.length, batch_start + batch_bytes), _BASE64_CHUNK):
+            chunks.push(data.subarray(start, start + _BASE64_CHUNK))
+        js.Array.prototype.push.apply(encoded, chunks.map(as_binary).map(js.btoa))
+    return _LazyJsString(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
+
+
+# Base64 characters decoded per step by `JsBuffer.from_base64` (a multiple of 4): Python holds
+# one step's bytes at a time.
+_BASE64_DECODE_STEP = 4 * 256 * 1024
+
+
+class JsBuffer:
+    """Input bytes (a fetched image, an inline mask) held in a JS Uint8Array, like `JsFile`."""
+
+    def __init__(self, data: JsProxy, content_type: str = ""):
+        self._data = data
+        self.content_type = content_type
+        self.size = int(data.length)
+
+    @classmethod
+    def from_base64(cls, payload: str) -> "JsBuffer":
+        padding = 2 if payload.endswith("==") else 1 if payload.endswith("=") else 0
+        data = js.Uint8Array.new(len(payload) // 4 * 3 - padding)
+        offset = 0
+        for start in range(0, len(payload), _BASE64_DECODE_STEP):
+            chunk = base64.b64decode(payload[start : start + _BASE64_DECODE_STEP])
+            data.subarray(offset, offset + len(chunk)).assign(chunk)
+            offset += len(chunk)
+        return cls(data)
+
+    async def read(self) -> bytes:
+        return self._data.to_bytes()
+
+    async def base64(self):
+        return _js_base64(self._data)
+
+    async def byte_values(self):
+        return js.Array.from_(self._data)
+
+
+_VALUE_COUNT_SLICE = 1024 * 1024
+
+
 class JsBody:
+    """The request body, read only as far as the route's limit: with a Content-Length above it the
+    app refuses before reading; without one it is read as a stream and abandoned at the limit."""
+
     def __init__(self, js_request: JsProxy):
         self._js_request = js_request
 
-    async def read_bytes(self) -> bytes:
-        buffer = await self._js_request.arrayBuffer()
-        return buffer.to_bytes()
+    async def _read(self, max_bytes: int):
+        request = self._js_request
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) <= max_bytes:
+            # The runtime delivers exactly Content-Length bytes.
+            return js.Uint8Array.new(await request.arrayBuffer())
+        data = await _read_at_most(request.body, max_bytes)
+        if data is None:
+            raise body_too_large(None, max_bytes)
+        return data
 
-    async def read_form(self) -> Form:
+    async def read_bytes(self, max_bytes: int) -> bytes:
+        return (await self._read(max_bytes)).to_bytes()
+
+    async def read_text(self, max_bytes: int, max_json_values: int | None = None) -> str:
+        """UTF-8 decoded by the runtime: Python gets the str alone, not the bytes beside it. With
+        `max_json_values`, a body holding more JSON values is refused (400) from 1 MiB slices, before
+        its text is made: 15 MB of `{},{},...` no longer becomes a 15 MB str."""
+        data = await self._read(max_bytes)
+        if max_json_values is not None:
+            values = 0
+            for start in range(0, int(data.length), _VALUE_COUNT_SLICE):
+                values += count_json_values(data.subarray(start, start + _VALUE_COUNT_SLICE).to_bytes())
+                if values > max_json_values:
+                    raise json_too_complex(max_json_values)
         try:
-            form = await self._js_request.formData()
+            return js.TextDecoder.new("utf-8", _js_object({"fatal": True})).decode(data)
+        except JsException:
+            raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
+
+    async def read_form(self, max_bytes: int) -> Form:
+        request = self._js_request
+        try:
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) <= max_bytes:
+                form = await request.formData()
+            else:
+                data = await self._read(max_bytes)
+                init = _js_object({"headers": _js_object({"content-type": request.headers.get("content-type") or ""})})
+                form = await js.Response.new(data, init).formData()
         except JsException:
             raise bad_request("The form body is malformed (truncated or not multipart).", code="invalid_form") from None
         fields: dict[str, list[str]] = {}
@@ -403,8 +577,19 @@ class JsHeaders(Headers):
         return [(pair[0], pair[1]) for pair in self._handle.entries()]
 
 
+def _abort_signal(js_request: JsProxy):
+    """`() -> bool`: whether the client has gone (the request's abort signal fired). Production
+    turns the signal on with the `enable_request_signal` compatibility flag; where a runtime has
+    no such signal it never fires."""
+    signal = getattr(js_request, "signal", None)
+    if signal is None or _is_null(signal):
+        return lambda: False
+    return lambda: bool(signal.aborted)
+
+
 def _core_request(js_request: JsProxy) -> Request:
-    return Request(js_request.method, js_request.url, JsHeaders(js_request.headers), JsBody(js_request))
+    return Request(js_request.method, js_request.url, JsHeaders(js_request.headers), JsBody(js_request),
+                   client_gone=_abort_signal(js_request))
 
 
 _settings_cache: list[Settings] = []

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from typing import AsyncIterable, AsyncIterator
 
+from .errors import UpstreamError
+
 DONE = "[DONE]"
+
+# A line (one `data:` field) longer than this ends the stream: a chat chunk is a few hundred bytes,
+# and without a bound a 20 MB line without a newline took 16 s of CPU to scan.
+MAX_LINE_BYTES = 1024 * 1024
 
 
 class SseParser:
@@ -20,11 +26,16 @@ class SseParser:
         self._data: list[str] = []
 
     def feed(self, chunk: bytes) -> list[str]:
+        # Only the new bytes can hold the next newline: the pending ones were searched already.
+        search_from = len(self._pending)
         self._pending += chunk
         events: list[str] = []
         while True:
-            newline = self._pending.find(b"\n")
+            newline = self._pending.find(b"\n", search_from)
+            search_from = 0
             if newline < 0:
+                if len(self._pending) > MAX_LINE_BYTES:
+                    raise UpstreamError(f"the stream sent a line longer than {MAX_LINE_BYTES} bytes")
                 return events
             line = self._pending[:newline].rstrip(b"\r").decode("utf-8", errors="replace")
             self._pending = self._pending[newline + 1 :]

@@ -11,11 +11,11 @@ distinct segment, a few at a time, and never translates the same segment twice.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from . import language_detection, markup
+from .budget import Budget, bounded_map
 from .errors import UpstreamError, bad_request
 
 # Calls in flight at once for one request: enough to hide latency, few enough
@@ -49,6 +49,7 @@ def check_texts(texts) -> list[str]:
 async def translate_texts(
     texts: list[str], source: str | None, target: str, translate_segment: TranslateSegment, *, tags: bool = False,
     options: markup.Options | None = None,
+    budget: Budget | None = None,
 ) -> list[Translation]:
     """Each text translated to `target`; `source` None means detect it per text.
 
@@ -71,14 +72,13 @@ async def translate_texts(
                 for segment in piece.segments():
                     wanted[(src, segment)] = None
 
-    limit = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
-
-    async def one(src: str, segment: str) -> str:
-        async with limit:
-            return await translate_segment(segment, src, target)
-
     keys = list(wanted)
-    done = dict(zip(keys, await asyncio.gather(*(one(src, segment) for src, segment in keys))))
+    if budget is not None:
+        budget.reserve(len(keys))  # refused before the first call when the request needs too many
+    # A few workers take the next segment as they finish one: never a task per segment up front.
+    translated = await bounded_map(lambda key: translate_segment(key[1], key[0], target), keys, MAX_CONCURRENT_CALLS,
+                                   stop=budget.client_gone if budget is not None else None)
+    done = dict(zip(keys, translated))
 
     results = []
     for src, text, pieces in plans:

@@ -14,7 +14,7 @@ class BytesBody:
     def __init__(self, data: bytes):
         self.data = data
 
-    async def read_bytes(self) -> bytes:
+    async def read_bytes(self, max_bytes: int) -> bytes:
         return self.data
 
 

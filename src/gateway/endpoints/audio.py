@@ -62,7 +62,9 @@ async def speech(ctx: Context):
         encoded = result.get("audio") if isinstance(result, dict) else None
         if not isinstance(encoded, str) or not encoded:
             raise UpstreamError("the speech model answered without audio")
-        data = base64.b64decode(encoded)
+        data = base64.b64decode(encoded, validate=True)
+        if not data:
+            raise UpstreamError("the speech model answered with empty audio")
     except (UpstreamError, binascii.Error, ValueError) as error:
         print(f"unexpected speech result from {resolved.model.id}: {error}")
         raise from_upstream(UpstreamError(str(error)), resolved.model.id, time.time()) from None

@@ -48,7 +48,11 @@ async def chat_completions(ctx: Context):
     try:
         if not isinstance(result, dict):
             raise UpstreamError("the model streamed although `stream` was false")
-        body_out = chat_contract.restore_ids(completion(result, request, created=created), plan)
+        try:
+            body_out = chat_contract.restore_ids(completion(result, request, created=created), plan)
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as error:
+            # An answer of a shape no model sends (e.g. `choices: [5]`): the upstream's fault, 502.
+            raise UpstreamError(f"unexpected shape: {type(error).__name__}: {error}") from None
     except UpstreamError as error:
         print(f"unexpected result from {resolved.model.id}: {error}")
         raise from_upstream(error, resolved.model.id, time.time()) from None

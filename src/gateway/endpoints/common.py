@@ -38,6 +38,7 @@ async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: st
             type="server_error",
             code="ai_binding_missing",
         )
+    ctx.budget.spend()  # 400 past MAX_AI_CALLS_PER_REQUEST; ClientGone once the client has left
     await usage.check_budget(ctx)
     try:
         run = ai.run(model_id, inputs, json_items=json_items) if json_items else ai.run(model_id, inputs)
@@ -52,10 +53,16 @@ async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: st
     return result
 
 
-async def idle_timeout(chunks, seconds: float):
+# Bytes of one streamed answer relayed through Python: a long chat answer is a few hundred KB.
+MAX_RELAYED_BYTES = 8 * 1024 * 1024
+
+
+async def idle_timeout(chunks, seconds: float, max_bytes: int = MAX_RELAYED_BYTES):
     """The chunks of a stream read in Python, ending it with UpstreamError when the model goes
-    silent for `seconds` (the chat relay in the runtime's pipe has its own watchdog instead)."""
+    silent for `seconds` or has sent more than `max_bytes` (the chat relay in the runtime's pipe
+    has its own watchdog and cap instead)."""
     iterator = chunks.__aiter__()
+    relayed = 0
     while True:
         try:
             chunk = await asyncio.wait_for(iterator.__anext__(), seconds)
@@ -63,4 +70,7 @@ async def idle_timeout(chunks, seconds: float):
             return
         except asyncio.TimeoutError:
             raise UpstreamError(f"the stream was silent for {seconds:g}s") from None
+        relayed += len(chunk)
+        if relayed > max_bytes:
+            raise UpstreamError(f"the stream passed {max_bytes} bytes")
         yield chunk

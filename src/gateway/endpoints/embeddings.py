@@ -20,7 +20,9 @@ async def create_embeddings(ctx: Context):
     encoding = embeddings.check_options(body, model)
     dimensions = embeddings.dimensions_for(body, model)
     vectors: list = []
-    for batch in embeddings.batches(texts, model):
+    batches = list(embeddings.batches(texts, model))
+    ctx.budget.reserve(len(batches))
+    for batch in batches:
         result = await run_model(ctx, model.id, {"text": batch}, json_items="data")
         try:
             got = embeddings.vectors_from(result)

@@ -34,30 +34,66 @@ def _storage(ctx: Context):
     return ctx.platform.storage
 
 
-async def _input_image(ctx: Context, url: str) -> bytes:
-    data = images.parse_data_url(url)
-    if data is not None:
-        return data
+async def _fetch_image(ctx: Context, url: str):
+    """A remote input image (or mask) as a `Blob`: its bytes stay in the runtime."""
     fetcher = ctx.platform.fetcher
     if fetcher is None:
         raise bad_request("This runtime cannot fetch image URLs; send the image as a data: URL.", param="image_url")
+    images.check_remote_url(url)
+    ctx.budget.spend_fetch()
     try:
-        return await fetcher.fetch_bytes(images.check_remote_url(url), images.MAX_INPUT_IMAGE_BYTES)
+        return await fetcher.fetch_image(url, max_bytes=images.MAX_INPUT_IMAGE_BYTES,
+                                         timeout=min(ctx.settings.fetch_timeout_seconds, ctx.settings.ai_timeout_seconds),
+                                         max_redirects=images.FETCH_MAX_REDIRECTS)
     except FetchError as error:
-        raise bad_request(f"The image at {url} could not be fetched: {error}.", param="image_url",
+        # One of a few fixed reasons; the target's own status or error never reaches the client.
+        raise bad_request(f"The image_url could not be fetched: {error}.", param="image_url",
                           code="image_fetch_failed") from None
 
 
-async def produce(ctx: Context, job: images.ImageJob) -> Produced:
+async def _input_image(ctx: Context, url: str) -> bytes:
+    """An input image's bytes in Python, for the chat models that take images as bytes; a remote one
+    is fetched with the same bounds (timeout, redirects, image/*, 10 MB while streaming, 2 per request)."""
+    data = images.parse_data_url(url)
+    if data is not None:
+        return data
+    return await (await _fetch_image(ctx, url)).read()
+
+
+async def _image_base64(ctx: Context, url: str):
+    # A data: URL's base64 is used as sent: no decoded copy of the image in Python.
+    payload = images.data_url_base64(url)
+    return payload if payload is not None else await (await _fetch_image(ctx, url)).base64()
+
+
+async def _mask_values(ctx: Context, url: str):
+    """The mask as the array of byte values the inpainting model takes, built in the runtime."""
+    payload = images.data_url_base64(url)
+    if payload is None:
+        return await (await _fetch_image(ctx, url)).byte_values()
+    fetcher = ctx.platform.fetcher
+    if fetcher is None:  # no runtime to keep the bytes (unit tests)
+        return list(base64.b64decode(payload))
+    return await fetcher.from_base64(payload).byte_values()
+
+
+async def model_inputs(ctx: Context, job: images.ImageJob) -> dict:
+    """The job's inputs with its input image and mask, fetched once for all `n` images."""
     inputs = dict(job.inputs)
     if job.model.limits.get("input") == "multipart":
         # FLUX.2 takes form data; an image_url becomes its first reference image.
         reference = await _input_image(ctx, job.image_url) if job.image_url else None
         inputs = images.multipart_inputs(job, reference)
     elif job.image_url:
-        inputs["image_b64"] = base64.b64encode(await _input_image(ctx, job.image_url)).decode()
+        inputs["image_b64"] = await _image_base64(ctx, job.image_url)
     if job.mask_url and "mask" in job.model.capabilities:
-        inputs["mask"] = list(await _input_image(ctx, job.mask_url))
+        inputs["mask"] = await _mask_values(ctx, job.mask_url)
+    return inputs
+
+
+async def produce(ctx: Context, job: images.ImageJob, inputs: dict | None = None) -> Produced:
+    if inputs is None:
+        inputs = await model_inputs(ctx, job)
     result = await run_model(ctx, job.model.id, inputs)
     try:
         if isinstance(result, dict):
@@ -91,10 +127,21 @@ async def store(ctx: Context, produced: Produced, job: images.ImageJob) -> str:
     return file_url(ctx, key)
 
 
-async def _bytes_of(produced: Produced) -> bytes:
+# A streamed image read into Python for b64_json; the model's PNGs are a few MB.
+MAX_OUTPUT_IMAGE_BYTES = 16 * 1024 * 1024
+
+
+async def _bytes_of(produced: Produced, model_id: str) -> bytes:
     if isinstance(produced.data, bytes):
         return produced.data
-    return b"".join([chunk async for chunk in produced.data])
+    chunks, size = [], 0
+    async for chunk in produced.data:
+        size += len(chunk)
+        if size > MAX_OUTPUT_IMAGE_BYTES:
+            print(f"image stream from {model_id} passed {MAX_OUTPUT_IMAGE_BYTES} bytes")
+            raise from_upstream(UpstreamError("the image stream is too large"), model_id, time.time())
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def image_chat(ctx: Context, body: dict, resolved: Resolved):
@@ -125,13 +172,15 @@ async def create_images(ctx: Context):
     job, n, response_format = images.from_images_api(body, resolved.model)
     if response_format == "url":
         _storage(ctx)  # before the model runs, as for chat
+    ctx.budget.reserve(n)
+    inputs = await model_inputs(ctx, job)
     data = []
     for _ in range(n):
-        produced = await produce(ctx, job)
+        produced = await produce(ctx, job, inputs)
         if response_format == "url":
             data.append({"url": await store(ctx, produced, job), "revised_prompt": job.prompt})
         else:
-            data.append({"b64_json": base64.b64encode(await _bytes_of(produced)).decode(), "revised_prompt": job.prompt})
+            data.append({"b64_json": base64.b64encode(await _bytes_of(produced, job.model.id)).decode(), "revised_prompt": job.prompt})
     return json_response({"created": int(time.time()), "data": data}, headers={**model_headers(resolved), **job.notes.headers()})
 
 

@@ -77,7 +77,8 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
     # Cached by the requested model and the language pair, which decide the model that runs (_pick).
     done = await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"),
-                                 translation_cache.cached(ctx, resolved.model.id, one), tags=tags, options=options)
+                                 translation_cache.cached(ctx, resolved.model.id, one), tags=tags, options=options,
+                                 budget=ctx.budget)
     headers = model_headers(resolved)
     if used and used != {resolved.model.id}:
         headers["X-Model"] = ", ".join(sorted(used))

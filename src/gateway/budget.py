@@ -1,0 +1,102 @@
+"""What one request may spend: Workers AI calls and remote fetches, counted per request; and
+concurrency that creates work only as slots free up.
+
+Anyone holding a key (or the translate secret, which sits in an Immersive Translate URL) could
+otherwise spend the account's whole daily allocation with one request. A route that knows how many
+calls it will make `reserve`s them before the first one, so an oversized request is refused
+without spending anything; every call then `spend`s one, so no path can go past the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable, Iterable, TypeVar
+
+from .errors import ApiError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_MAX_AI_CALLS = 200
+# An input image and a mask.
+MAX_FETCHES_PER_REQUEST = 2
+
+
+class ClientGone(ApiError):
+    """The client closed the connection: nothing more is spent on its answer."""
+
+    def __init__(self):
+        # 499 (nginx's "client closed request"): nobody reads it, the log does.
+        super().__init__(499, "The client closed the request.", type="server_error", code="client_closed_request")
+
+
+def _too_many_calls(needed: int, limit: int) -> ApiError:
+    return ApiError(
+        400,
+        f"This request needs {needed} Workers AI calls; one request may make at most {limit} "
+        "(MAX_AI_CALLS_PER_REQUEST). Send fewer texts, lines or images per request.",
+        code="too_many_ai_calls",
+    )
+
+
+class Budget:
+    def __init__(self, max_calls: int = DEFAULT_MAX_AI_CALLS, max_fetches: int = MAX_FETCHES_PER_REQUEST,
+                 client_gone: Callable[[], bool] | None = None):
+        self.max_calls = max_calls
+        self.max_fetches = max_fetches
+        self.calls = 0
+        self.fetches = 0
+        self._client_gone = client_gone
+
+    def client_gone(self) -> bool:
+        return self._client_gone is not None and bool(self._client_gone())
+
+    def reserve(self, calls: int) -> None:
+        """Before the first call: refuse (400) a request that would need more than the budget."""
+        if self.calls + calls > self.max_calls:
+            raise _too_many_calls(self.calls + calls, self.max_calls)
+
+    def spend(self) -> None:
+        """Right before one Workers AI call."""
+        if self.client_gone():
+            raise ClientGone()
+        if self.calls >= self.max_calls:
+            raise _too_many_calls(self.calls + 1, self.max_calls)
+        self.calls += 1
+
+    def spend_fetch(self) -> None:
+        """Right before one remote fetch."""
+        if self.client_gone():
+            raise ClientGone()
+        if self.fetches >= self.max_fetches:
+            raise ApiError(400, f"One request may fetch at most {self.max_fetches} remote images.",
+                           code="too_many_fetches", param="image_url")
+        self.fetches += 1
+
+
+async def bounded_map(fn: Callable[[T], Awaitable[R]], items: Iterable[T], limit: int,
+                      stop: Callable[[], bool] | None = None) -> list[R]:
+    """`[await fn(item) for item in items]`, at most `limit` at a time, in order.
+
+    A fixed set of `limit` workers pull the next item as they finish one, so no task (and no
+    timer) exists for an item before a slot is free; `stop()` true (the client has gone) or a
+    failure ends the run without starting more work.
+    """
+    items = list(items)
+    results: list = [None] * len(items)
+    queue = iter(enumerate(items))
+
+    async def worker():
+        for index, item in queue:
+            if stop is not None and stop():
+                raise ClientGone()
+            results[index] = await fn(item)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(min(limit, len(items)))]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for task in workers:
+            task.cancel()
+        raise
+    return results
