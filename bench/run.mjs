@@ -18,7 +18,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
-import { localConfig } from "../scripts/local/serve.mjs";
+import { emulatorSource, localConfig } from "../scripts/local/serve.mjs";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, "..");
@@ -275,7 +275,7 @@ function startUpstream() {
 
 function aiBindingModule() {
   // The emulator's own source, with its default export renamed, followed by bench/ai-binding.mjs.
-  const emulator = fs.readFileSync(path.join(ROOT, "scripts/local/ai-emulator.mjs"), "utf8");
+  const emulator = emulatorSource();
   const marker = "export default function (env) {";
   if (!emulator.includes(marker)) throw new Error(`scripts/local/ai-emulator.mjs no longer has \`${marker}\``);
   const wrapper = fs.readFileSync(path.join(BENCH, "ai-binding.mjs"), "utf8");

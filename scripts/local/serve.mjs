@@ -52,6 +52,18 @@ function pythonModules(srcDir) {
   return modules;
 }
 
+// The emulator's source as one module (a wrapped binding may not import): its
+// `import {...} from "./emulator-media.mjs"` is replaced by that module's code, in a scope of its own.
+export function emulatorSource() {
+  const dir = path.join(ROOT, "scripts/local");
+  const emulator = fs.readFileSync(path.join(dir, "ai-emulator.mjs"), "utf8");
+  const found = emulator.match(/^import \{([^}]*)\} from "\.\/emulator-media\.mjs";$/m);
+  if (!found) return emulator;
+  const media = fs.readFileSync(path.join(dir, "emulator-media.mjs"), "utf8").replace(/^export /gm, "");
+  const names = found[1].trim();
+  return emulator.replace(found[0], () => `const { ${names} } = (() => {\n${media}\nreturn { ${names} };\n})();`);
+}
+
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
 const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD"];
 
@@ -105,7 +117,7 @@ export function localConfig(env = process.env) {
       {
         name: "workers-ai-emulator",
         modulesRoot: path.dirname(emulator),
-        modules: [{ type: "ESModule", path: emulator, contents: fs.readFileSync(emulator, "utf8") }],
+        modules: [{ type: "ESModule", path: emulator, contents: emulatorSource() }],
       },
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]

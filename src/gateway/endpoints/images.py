@@ -59,8 +59,8 @@ async def produce(ctx: Context, job: images.ImageJob) -> Produced:
             data, extension = images.decode_b64_image(result)
             return Produced(data, extension)
         if hasattr(result, "handle"):
-            # SDXL-family models stream PNG bytes; they stay in the runtime.
-            return Produced(result, "png")
+            # SDXL-family models stream PNG bytes, phoenix JPEG; they stay in the runtime.
+            return Produced(result, "jpg" if job.model.limits.get("output") == "jpeg-stream" else "png")
         raise UpstreamError(f"unexpected result type {type(result).__name__}")
     except UpstreamError as error:
         print(f"unexpected image result from {job.model.id}: {error}")
