@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..catalog import BY_ID, MODELS, WORKERS_AI_TASK, Model
+from ..catalog import BY_ID, IMAGE_TO_IMAGE, MODELS, TEXT_TO_IMAGE, WORKERS_AI_TASK, Model
+from ..images import default_size, size_choices
 from ..errors import not_found
 from ..http import json_response
 from ..platform import Context
@@ -21,6 +22,9 @@ def model_object(model: Model) -> dict:
         "task": model.task,
         "workers_ai_task": WORKERS_AI_TASK[model.task],
         "capabilities": sorted(model.capabilities),
+        # Image models: the `size` values they take (one for a model with a fixed size), the default first.
+        **({"sizes": size_choices(model), "default_size": default_size(model)}
+           if model.task in (TEXT_TO_IMAGE, IMAGE_TO_IMAGE) else {}),
     }
 
 
