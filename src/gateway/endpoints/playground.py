@@ -23,9 +23,8 @@ font:16px/1.5 system-ui,sans-serif}
 body{margin:0 auto;max-width:1180px;padding:.75rem 1rem 2rem;background:var(--bg);color:var(--fg)}
 h1{font-size:1.35rem;margin:.2rem 0 .6rem}h2{font-size:1.1rem;margin:0 0 .4rem}
 a{color:var(--link)}
-main{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,460px),1fr));gap:1rem}
+main{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,340px),1fr));gap:1rem;align-items:start}
 section,#keybox{border:1px solid var(--line);border-radius:8px;padding:.75rem 1rem;background:var(--panel);min-width:0}
-#chat{grid-column:1/-1}
 #keybox{margin-bottom:1rem;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}
 #keybox .field{flex:1 1 18rem;display:flex;gap:.5rem;align-items:center}#keybox .field label{margin:0}
 label{display:block;font-weight:600;margin:.45rem 0 .15rem}
@@ -35,7 +34,7 @@ input[type=password],input[type=text],select,input[type=file]{min-height:44px}
 #keybox input[type=password]{flex:1 1 12rem;width:auto}input[type=file]{display:block;width:100%;padding:.45rem 0}
 .check{display:inline-flex;align-items:center;gap:.5rem;min-height:44px;margin:0;font-weight:400;cursor:pointer}
 .check input{width:22px;height:22px;margin:0}
-.row{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.6rem}.row>div{flex:1 1 10rem}.row label{margin-top:0}
+.row{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.6rem}
 button{min-height:44px;min-width:44px;padding:.45rem 1.1rem;border-radius:6px;border:1px solid var(--accent);
 background:var(--accent);color:var(--accent-fg);cursor:pointer;font-weight:600}
 button.plain{background:var(--bg);color:var(--fg);border-color:var(--line)}
@@ -45,13 +44,13 @@ button:disabled{background:var(--off-bg);color:var(--off-fg);border-color:var(--
 .out:empty{display:none}
 .err{color:var(--err);font-weight:600;margin-top:.4rem}.err:empty,.note:empty,.usage:empty{display:none}
 .note,.usage{font-size:.9rem;color:var(--muted);margin-top:.35rem}
-#chat-log{display:flex;flex-direction:column;gap:.5rem;max-height:26rem;overflow:auto;margin-bottom:.4rem}
+#chat-log{display:flex;flex-direction:column;gap:.5rem;max-height:22rem;overflow:auto;margin-bottom:.4rem}
 #chat-log:empty{display:none}
 .msg{padding:.5rem .7rem;border-radius:8px;background:var(--bg);white-space:pre-wrap;max-width:92%}
 .msg.user{background:var(--mine);align-self:flex-end}.who{display:block;font-size:.8rem;font-weight:700;color:var(--muted)}
 .msg details{margin:.2rem 0;color:var(--muted)}.msg summary{min-height:44px;display:flex;align-items:center;cursor:pointer}
-#image-output,#image-link{display:block;margin-top:.5rem}#image-output{width:100%;max-width:360px;height:auto;border-radius:6px}
-#image-output:not([src]){display:none}#image-link{word-break:break-all;min-height:44px;padding:.6rem 0}#image-link:empty{display:none}
+#image-output,#image-link{display:block;margin-top:.5rem}#image-output{max-width:100%;max-height:250px;width:auto;height:auto;border-radius:6px}
+#image-output:not([src]){display:none}#image-link{min-height:44px;padding:.6rem 0;width:max-content}#image-link:empty{display:none}
 #speech-audio{display:block;width:100%;margin-top:.6rem;min-height:44px}#speech-audio:not([src]){display:none}
 """
 
@@ -234,7 +233,7 @@ tool("image", async () => {
   img.removeAttribute("src"); link.textContent = "";
   const body = { prompt: $("image-prompt").value, model: $("image-model").value, size: $("image-size").value, n: 1, response_format: "url" };
   const url = (await (await post("/v1/images/generations", body)).json()).data[0].url;
-  link.href = url; link.textContent = url;
+  link.href = url; link.textContent = "Open the stored image";
   img.alt = body.prompt; img.src = url;
   try { await img.decode(); } catch { throw new Error("The image was stored (link above) but the browser cannot show it."); }
   return `${img.naturalWidth}×${img.naturalHeight} from ${body.model}`;
@@ -297,8 +296,8 @@ BODY = f"""<header><h1>Workers AI gateway — playground</h1>
 <main>
 <section id="chat" aria-labelledby="chat-title"><h2 id="chat-title">Chat</h2>
 <div id="chat-log" aria-label="Conversation"></div>
-<form id="chat-form"><div class="row"><div><label for="chat-model">Model</label>
-<select id="chat-model"><option value="gpt-4o-mini" selected>gpt-4o-mini</option></select></div></div>
+<form id="chat-form"><label for="chat-model">Model</label>
+<select id="chat-model"><option value="gpt-4o-mini" selected>gpt-4o-mini</option></select>
 <label for="chat-prompt">Message <span class="note">(Ctrl+Enter sends)</span></label>
 <textarea id="chat-prompt" rows="2" required>Hello! Who are you?</textarea>
 <div class="row"><button id="chat-send" type="submit" aria-describedby="chat-error">Send</button>
@@ -306,13 +305,13 @@ BODY = f"""<header><h1>Workers AI gateway — playground</h1>
 <button id="chat-new" type="button" class="plain">New chat</button></div>
 {_after("chat")}<div id="chat-status" class="note" role="status"></div></form></section>
 <section aria-labelledby="image-title"><h2 id="image-title">Image</h2>
-<form id="image-form"><div class="row"><div><label for="image-model">Model</label>
-<select id="image-model"><option value="@cf/black-forest-labs/flux-1-schnell">@cf/black-forest-labs/flux-1-schnell</option></select></div>
-<div><label for="image-size">Size</label><select id="image-size"><option value="1024x1024">1024x1024</option></select></div></div>
+<form id="image-form"><label for="image-model">Model</label>
+<select id="image-model"><option value="@cf/black-forest-labs/flux-1-schnell">@cf/black-forest-labs/flux-1-schnell</option></select>
+<label for="image-size">Size</label><select id="image-size"><option value="1024x1024">1024x1024</option></select>
 <label for="image-prompt">Prompt</label><input id="image-prompt" type="text" required value="a lighthouse at dawn">
 <div class="row"><button id="image-send" type="submit" aria-describedby="image-error">Generate</button></div>
 {_after("image")}</form>
-<a id="image-link" target="_blank" rel="noopener"></a><img id="image-output" alt=""></section>
+<img id="image-output" alt=""><a id="image-link" target="_blank" rel="noopener"></a></section>
 <section aria-labelledby="speech-title"><h2 id="speech-title">Speech</h2>
 <form id="speech-form"><label for="speech-model">Model</label>
 <select id="speech-model"><option value="tts-1">tts-1</option></select>
