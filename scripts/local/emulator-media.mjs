@@ -9,8 +9,8 @@
 // Speech: one tone per word, pitched by the word, with gaps between words, lasting about as
 // long as the text takes to say (~15 characters a second). Encoded as MP3 (MPEG-1 Layer III
 // frames carrying one spectral line per granule), WAV / raw PCM (16-bit), FLAC (verbatim
-// subframes), Ogg Opus and AAC (ADTS) — the last two carry silence of the right length:
-// their encoders are too large for an emulator.
+// subframes), AAC in ADTS (one spectral line per frame) and Ogg Opus — which carries
+// silence of the right length: an Opus (CELT) encoder is too large for an emulator.
 
 const encoder = new TextEncoder();
 
@@ -388,7 +388,7 @@ export function flac(samples, rate) {
   return concat(parts);
 }
 
-// --- Ogg Opus (silence: 20 ms CELT frames) and AAC in ADTS (silence: empty long blocks)
+// --- Ogg Opus (silence: 20 ms CELT frames) and AAC-LC in ADTS
 
 const OGG_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n << 24;
@@ -429,13 +429,38 @@ export function oggOpus(duration) {
   return concat(pages);
 }
 
-export function aac(duration) {
-  const rate = 48000, frames = Math.ceil((duration * rate) / 1024) + 1;
-  // A single channel element: long window, max_sfb 0 (all zero), then END.
-  const raw = [0x00, 0x00, 0x00, 0x07];
-  const length = 7 + raw.length;
-  const frame = new Uint8Array([0xff, 0xf1, (1 << 6) | (3 << 2) | 0, (1 << 6) | (length >> 11), (length >> 3) & 0xff, ((length & 7) << 5) | 0x1f, 0xfc, ...raw]);
-  return concat(new Array(frames).fill(frame));
+// AAC-LC codebook 1 (signed quadruples) codes for one +1 at position 0..3 of a quadruple.
+const AAC_UNIT = [[0x010, 5], [0x013, 5], [0x016, 5], [0x014, 5]];
+
+export function aac(plan) {
+  const rate = 48000, frames = Math.ceil((plan.duration * rate) / 1024) + 1;
+  const out = [];
+  for (let f = 0; f < frames; f++) {
+    const time = ((f + 0.5) * 1024) / rate;
+    const tone = plan.tones.find((t) => time >= t.start && time < t.end);
+    // One single channel element, long window, then END. A word is one spectral line at its
+    // pitch (lines are 23.4 Hz apart): zero bands up to the line's band, then that band.
+    const bits = new BitWriter();
+    bits.write(0, 3); bits.write(0, 4); // ID_SCE, tag
+    bits.write(tone ? 190 : 100, 8); // global_gain
+    const line = tone ? Math.max(4, Math.min(15, Math.round(tone.freq / (rate / 2 / 1024)))) : 0;
+    const band = line >> 2; // bands of 4 lines below line 32
+    bits.write(0, 1); bits.write(0, 2); bits.write(0, 1); // reserved, ONLY_LONG_SEQUENCE, sine window
+    bits.write(tone ? band + 1 : 0, 6); bits.write(0, 1); // max_sfb, no prediction
+    if (tone) {
+      if (band) { bits.write(0, 4); bits.write(band, 5); } // ZERO_HCB for the bands below
+      bits.write(1, 4); bits.write(1, 5); // codebook 1 for the tone's band
+      bits.write(0, 1); // its scale factor: global_gain + 0
+    }
+    bits.write(0, 3); // no pulse, TNS or gain control data
+    if (tone) bits.write(...AAC_UNIT[line & 3]);
+    bits.write(7, 3); // ID_END
+    bits.pad();
+    const length = 7 + bits.bytes.length;
+    out.push(new Uint8Array([0xff, 0xf1, (1 << 6) | (3 << 2), (1 << 6) | (length >> 11), (length >> 3) & 0xff,
+      ((length & 7) << 5) | 0x1f, 0xfc, ...bits.bytes]));
+  }
+  return concat(out);
 }
 
 // The audio a text-to-speech model answers `text` with, in `encoding` (Aura's names) and `container`.
@@ -448,7 +473,7 @@ export function renderSpeech(text, encoding = "mp3", container) {
     }
     case "flac": return flac(pcm(plan, 24000), 24000);
     case "opus": return oggOpus(plan.duration);
-    case "aac": return aac(plan.duration);
+    case "aac": return aac(plan);
     default: return mp3(plan);
   }
 }

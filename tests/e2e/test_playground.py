@@ -371,3 +371,29 @@ def test_reasoning_is_folded_and_stop_keeps_the_partial_answer(browser, scripted
         expect(page.locator("#chat-log .msg")).to_have_count(0)
     finally:
         visit.close()
+
+
+@pytest.mark.parametrize("model, fmt, audible", [
+    ("tts-1", "mp3", True), ("@cf/deepgram/aura-1", "mp3", True), ("@cf/deepgram/aura-1", "wav", True),
+    ("@cf/deepgram/aura-1", "flac", True), ("@cf/deepgram/aura-1", "aac", True),
+    ("@cf/deepgram/aura-1", "opus", False),  # valid Ogg Opus, but silence: no Opus encoder in the emulator
+])
+def test_chromium_decodes_every_speech_format(browser, gateway, model, fmt, audible):
+    text = "Every format the speech endpoint offers decodes in a browser."
+    response = httpx.post(f"{gateway.url}/v1/audio/speech", headers={"Authorization": f"Bearer {gateway.api_key}"},
+                          json={"model": model, "input": text, "response_format": fmt}, timeout=30)
+    assert response.status_code == 200, response.text
+    page = browser.new_page()
+    try:
+        decoded = page.evaluate("""async (bytes) => {
+            const buffer = await new OfflineAudioContext(1, 48000, 48000).decodeAudioData(new Uint8Array(bytes).buffer);
+            const samples = buffer.getChannelData(0);
+            return {duration: buffer.duration, peak: samples.reduce((m, x) => Math.max(m, Math.abs(x)), 0)};
+        }""", list(response.content))
+    finally:
+        page.close()
+    assert len(text) / 15 * 0.8 < decoded["duration"] < len(text) / 15 * 1.5, decoded
+    if audible:
+        assert 0.05 < decoded["peak"] < 1, decoded
+    else:
+        assert decoded["peak"] < 0.001, decoded
