@@ -3,24 +3,25 @@
 //
 // Why not `wrangler dev`: `[ai]` is always remote there, and current workerd builds
 // download a Pyodide bundle when a Python Worker starts, which cannot work offline.
-// The workerd builds up to 1.20241112 embed Pyodide; miniflare 3.20241106.1 (pinned
-// in package.json as `miniflare-legacy`) brings one. Those builds only call the
-// module-level `on_fetch`, which src/entry.py provides beside the modern entrypoint.
+// Two runtimes (scripts/local/runtimes.mjs): `legacy` (default; workerd 1.20241106 with
+// embedded Pyodide 0.26, calls `on_fetch`) and `production` (`--runtime production` or
+// GATEWAY_RUNTIME=production: wrangler's workerd with wrangler.toml's date and flags, the
+// `Default(WorkerEntrypoint)` class and the vendored python_modules/, as deployed).
 //
 // Settings come from wrangler.toml (bindings, vars), then the local secrets file
 // (.dev.vars), then the environment:
 //   PORT (8787), HOST (127.0.0.1), API_KEYS, AI_EMULATOR_UPSTREAM (forward AI calls
-//   over HTTP, for scripted tests), LOCAL_STATE_DIR (.wrangler/local: R2 data).
+//   over HTTP, for scripted tests), LOCAL_STATE_DIR (.wrangler/local: R2 data),
+//   GATEWAY_RUNTIME (legacy), PYODIDE_BUNDLE_DIR (the offline Pyodide kit, production only).
 
-import { Miniflare } from "miniflare-legacy";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseToml } from "smol-toml";
+import { vendoredModules, vendorPythonModules } from "../python-modules.mjs";
+import { LEGACY_COMPATIBILITY_DATE, Miniflare, productionWorkerdPath, selectedRuntime } from "./runtimes.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-// The newest date the pinned workerd knows; production uses wrangler.toml's date.
-const LEGACY_COMPATIBILITY_DATE = "2024-11-06";
 export const DEV_API_KEY = "sk-local-dev";
 
 function readDotenv(file) {
@@ -36,20 +37,45 @@ function readDotenv(file) {
   return vars;
 }
 
-function pythonModules(srcDir) {
-  const modules = [];
-  const walk = (dir) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
+function filesUnder(dir, keep) {
+  const found = [];
+  const walk = (current) => {
+    for (const entry of fs.readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
       if (entry.isDirectory()) {
-        if (entry.name !== "__pycache__") walk(full);
-      } else if (entry.name.endsWith(".py")) {
-        modules.push(full);
+        if (entry.name !== "__pycache__" && entry.name !== "python_modules") walk(full);
+      } else if (keep(entry.name)) {
+        found.push(full);
       }
     }
   };
-  walk(srcDir);
-  return modules;
+  walk(dir);
+  return found;
+}
+
+/**
+ * The worker's modules, named as wrangler names them: the Python files of the entry's folder
+ * (the entry first) and, on the production runtime, python_modules/ (vendored, as uploaded).
+ * LOCAL_WORKER_BUNDLE names a `npm run deploy -- --dry-run --outdir D` folder to run instead.
+ */
+function workerModules(wrangler, runtime, env) {
+  const bundle = env.LOCAL_WORKER_BUNDLE ? path.resolve(env.LOCAL_WORKER_BUNDLE) : null;
+  if (bundle && runtime !== "production") throw new Error("LOCAL_WORKER_BUNDLE runs on the production runtime only");
+  const root = bundle ?? path.dirname(path.join(ROOT, wrangler.main));
+  const main = path.join(root, path.basename(wrangler.main));
+  const modules = [main, ...filesUnder(root, (name) => name.endsWith(".py")).filter((file) => file !== main)].map((file) => ({
+    type: "PythonModule",
+    path: file,
+    contents: fs.readFileSync(file, "utf8"),
+  }));
+  if (runtime === "production") {
+    if (!bundle) vendorPythonModules(ROOT);
+    for (const module of vendoredModules(path.join(bundle ?? ROOT, "python_modules"))) {
+      const contents = fs.readFileSync(module.file);
+      modules.push({ type: module.type, path: path.join(root, module.name), contents: module.type === "Data" ? contents : contents.toString("utf8") });
+    }
+  }
+  return { root, modules };
 }
 
 // The emulator's source as one module (a wrapped binding may not import): its
@@ -67,15 +93,9 @@ export function emulatorSource() {
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
 const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD"];
 
-export function localConfig(env = process.env) {
+export function localConfig(env = process.env, runtime = selectedRuntime([], env)) {
   const wrangler = parseToml(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
-  const main = path.join(ROOT, wrangler.main);
-  const srcDir = path.dirname(main);
-  const modules = [main, ...pythonModules(srcDir).filter((file) => file !== main)].map((file) => ({
-    type: "PythonModule",
-    path: file,
-    contents: fs.readFileSync(file, "utf8"),
-  }));
+  const { root: modulesRoot, modules } = workerModules(wrangler, runtime, env);
 
   const secrets = readDotenv(path.join(ROOT, ".dev.vars"));
   const bindings = { ...(wrangler.vars ?? {}), ...secrets };
@@ -100,9 +120,9 @@ export function localConfig(env = process.env) {
     workers: [
       {
         name: wrangler.name,
-        modulesRoot: srcDir,
+        modulesRoot,
         modules,
-        compatibilityDate: LEGACY_COMPATIBILITY_DATE,
+        compatibilityDate: runtime === "production" ? wrangler.compatibility_date : LEGACY_COMPATIBILITY_DATE,
         compatibilityFlags: wrangler.compatibility_flags ?? ["python_workers"],
         bindings,
         r2Buckets: faults ? {} : r2,
@@ -126,13 +146,26 @@ export function localConfig(env = process.env) {
   };
 }
 
+/** Points Miniflare at the runtime's workerd (read when Miniflare spawns it). */
+export function useRuntime(runtime, env = process.env) {
+  if (runtime === "production") process.env.MINIFLARE_WORKERD_PATH = productionWorkerdPath(env);
+  else delete process.env.MINIFLARE_WORKERD_PATH;
+}
+
 async function main() {
   const started = performance.now();
-  const config = localConfig();
+  const runtime = selectedRuntime();
+  if (process.argv.includes("--prepare")) {
+    // Makes the runtime's files (workerd, python_modules/) ready, starts nothing.
+    if (runtime === "production") console.log(productionWorkerdPath(), vendorPythonModules(ROOT));
+    return;
+  }
+  useRuntime(runtime);
+  const config = localConfig(process.env, runtime);
   const mf = new Miniflare(config);
   const url = await mf.ready;
   const keys = config.workers[0].bindings.API_KEYS;
-  console.log(`Gateway ready on ${url.origin} (workerd started in ${Math.round(performance.now() - started)} ms)`);
+  console.log(`Gateway ready on ${url.origin} (${runtime} runtime; workerd started in ${Math.round(performance.now() - started)} ms)`);
   if (keys === DEV_API_KEY) console.log(`Local development key: ${DEV_API_KEY}`);
   if (process.env.AI_EMULATOR_UPSTREAM) console.log(`AI calls forwarded to ${process.env.AI_EMULATOR_UPSTREAM}`);
 

@@ -76,6 +76,7 @@ class Platform:
     fetcher: Fetcher | None = None
     # Bytes of Python's (WebAssembly) heap; it grows under load and never shrinks, so /health shows it.
     python_heap_bytes: Callable[[], int] | None = None
+    pyodide_version: str | None = None
 
 
 @dataclass

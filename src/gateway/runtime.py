@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 import re
 
 import js
+import pyodide
 from pyodide.ffi import JsException, JsProxy, create_once_callable, to_js
 
 from .app import handle
@@ -23,6 +25,7 @@ from .http import Form, Headers, PassthroughResponse, Request, Response, StreamR
 from .platform import FetchError, Platform, StorageError, StoredObject
 
 _BINDING_NAMES = ("AI", "IMAGES")
+_PYODIDE_VERSION = getattr(pyodide, "__version__", None)
 _AI_ERROR_CODE = re.compile(r"\b(\d{4})\b")
 
 
@@ -310,9 +313,10 @@ def _js_response(response) -> JsProxy:
 
 class _ClearableTimer(asyncio.Handle):
     """A timer handle whose cancel() clears the JS timeout. Pyodide's WebLoop.call_later never
-    clears its setTimeout, so every cancelled timer (one per `asyncio.wait_for`) stayed in the
-    Python heap until it would have fired: with a 120 s AI timeout, a stream's per-chunk
-    timeouts grew the heap by ~8 KiB per streamed answer (24 → 41 MiB in 2 load rounds)."""
+    clears its setTimeout (still so in Pyodide 314's webloop.py), so every cancelled timer (one
+    per `asyncio.wait_for`) stayed in the Python heap until it would have fired: with a 120 s AI
+    timeout, a stream's per-chunk timeouts grew the heap by ~8 KiB per streamed answer
+    (24 → 41 MiB in 2 load rounds)."""
 
     _timer = None
     _proxy = None
@@ -328,22 +332,33 @@ class _ClearableTimer(asyncio.Handle):
             self._proxy = None
 
 
+# setTimeout's largest delay; WebLoop caps it the same way.
+_MAX_TIMEOUT_MS = 2**31 - 1
+
+
 def _install_clearable_timers(loop) -> None:
     if getattr(loop, "_gateway_timers", False):
         return
+    # Pyodide >= 0.28 re-installs the running loop before each callback (each call may run on
+    # its own thread state under stack switching); 0.26's WebLoop has neither method.
+    before_callback = [getattr(loop, name) for name in ("_install_running_loop", "_install_asyncgen_hooks") if hasattr(loop, name)]
 
     def call_later(delay, callback, *args, context=None):
         if delay < 0:
             raise ValueError("Can't schedule in the past")
         handle = _ClearableTimer(callback, args, loop, context=context)
+        if delay == math.inf:
+            return handle
 
         def fire():
             handle._proxy = None  # a once-callable destroys itself when called
+            for prepare in before_callback:
+                prepare()
             if not handle.cancelled():
                 handle._run()
 
         handle._proxy = create_once_callable(fire)
-        handle._timer = js.setTimeout(handle._proxy, delay * 1000)
+        handle._timer = js.setTimeout(handle._proxy, min(delay * 1000, _MAX_TIMEOUT_MS))
         return handle
 
     # WebLoop.call_at (used by asyncio.timeout/wait_for) goes through self.call_later.
@@ -363,6 +378,7 @@ async def serve(request, env, runtime: str) -> JsProxy:
     env = _unwrap(env)
     platform = Platform(
         runtime=runtime,
+        pyodide_version=_PYODIDE_VERSION,
         settings=_settings(env),
         ai=WorkersAi(env.AI) if getattr(env, "AI", None) is not None else None,
         storage=R2Storage(env.IMAGES) if getattr(env, "IMAGES", None) is not None else None,

@@ -9,12 +9,20 @@ import pytest
 from support.local_gateway import LocalGateway
 
 
-def test_health_is_public_and_names_the_runtime(http):
+# How each runtime the harness can start calls the worker, and the Python it brings.
+ENTRY_STYLE = {"legacy": "legacy", "production": "modern"}
+PYTHON = {"legacy": "3.12", "production": "3.14"}
+
+
+def test_health_is_public_and_names_the_runtime(http, gateway):
     response = http.get("/health")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["runtime"] == "legacy"
+    # The runtime the harness asked for is the one that answered (production: Default.fetch).
+    assert body["runtime"] == ENTRY_STYLE[gateway.runtime]
+    assert body["python"].startswith(PYTHON[gateway.runtime] + ".")
+    assert body["pyodide"]
     assert body["bindings"] == {"AI": True, "IMAGES": True}
     assert body["auth"] == {"api_keys_configured": True}
     assert "sk-test-key" not in response.text

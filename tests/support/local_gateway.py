@@ -12,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# Which Python Workers runtime the end-to-end tests run on: scripts/test.sh runs them on each.
+RUNTIME = os.environ.get("GATEWAY_RUNTIME", "legacy")
 
 
 def free_port() -> int:
@@ -21,13 +23,21 @@ def free_port() -> int:
 
 
 class LocalGateway:
-    def __init__(self, *, api_keys: str | None = "sk-test-key", upstream: str | None = None, extra_env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        api_keys: str | None = "sk-test-key",
+        upstream: str | None = None,
+        extra_env: dict | None = None,
+        runtime: str | None = None,
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api_key = (api_keys or "").split(",")[0] or None
+        self.runtime = runtime or RUNTIME
         self._state = tempfile.TemporaryDirectory(prefix="gateway-state-")
         self._log = tempfile.TemporaryFile(mode="w+")
-        env = {**os.environ, "PORT": str(self.port), "LOCAL_STATE_DIR": self._state.name}
+        env = {**os.environ, "PORT": str(self.port), "LOCAL_STATE_DIR": self._state.name, "GATEWAY_RUNTIME": self.runtime}
         if api_keys is not None:
             env["API_KEYS"] = api_keys
         if upstream:
