@@ -214,8 +214,9 @@ def test_first_run_shows_a_picture_speech_a_multi_turn_chat_and_a_translation(br
         duration = player.evaluate("a => a.readyState >= 1 ? a.duration : 0")
         assert len(text) / 15 * 0.8 < duration < len(text) / 15 * 1.5, duration
         expect(page.locator("#speech-usage")).to_contain_text("s of audio/mpeg")
-        played = player.evaluate("a => a.play().then(() => new Promise(r => setTimeout(() => r(a.currentTime), 600)))")
-        assert played > 0.2, played
+        player.evaluate("a => a.play()")  # it plays: the position moves on
+        page.wait_for_function("() => document.getElementById('speech-audio').currentTime > 0.2")
+        player.evaluate("a => a.pause()")
 
         page.fill("#translate-text", "Guten Morgen, wie geht es dir heute?")
         page.select_option("#translate-target", "EN")
@@ -276,7 +277,8 @@ def test_errors_show_next_to_their_control_in_light_and_dark(browser, gateway):
                 assert 0 <= error["y"] - (button["y"] + button["height"]) < 40, (name, button, error)
                 assert page.get_attribute(f"#{name}-send", "aria-describedby") == f"{name}-error"
             # A failed first turn leaves no half conversation: the message is back in the box.
-            expect(page.locator("#chat-log .msg")).to_have_count(1)
+            expect(page.locator("#chat-log .msg")).to_have_count(0)
+            assert page.input_value("#chat-prompt") == "Hello! Who are you?"
             page.click("#audio-send")  # no file: the browser's own validation stops it, no request is made
             assert page.eval_on_selector("#audio-file", "input => input.validity.valueMissing")
             assert not any("/v1/audio/transcriptions" in url for url in visit.urls())

@@ -172,7 +172,7 @@ tool("chat", async () => {
   if (!prompt) throw new Error("Write a message first.");
   auth();
   history.push({ role: "user", content: prompt });
-  bubble("user", prompt);
+  const asked = bubble("user", prompt).item;
   $("chat-prompt").value = "";
   const { item, body } = bubble("assistant", "");
   let answer = "", thoughts = "", thoughtBox = null, usage = null, finished = false;
@@ -215,7 +215,7 @@ tool("chat", async () => {
     controller = null; log.removeAttribute("aria-busy");
     $("chat-stop").disabled = true; $("chat-new").disabled = false;
     if (answer) history.push({ role: "assistant", content: answer });
-    else if (!item.dataset.stopped) { history.pop(); item.remove(); $("chat-prompt").value = prompt; }
+    else if (!item.dataset.stopped) { history.pop(); item.remove(); asked.remove(); $("chat-prompt").value = prompt; }
   }
   const turns = `${history.filter((m) => m.role === "user").length} turn(s)`;
   return usage ? `${usage.prompt_tokens} prompt + ${usage.completion_tokens} completion tokens, ${turns}` : turns;
