@@ -295,7 +295,7 @@ BODY = f"""<header><h1>Workers AI gateway — playground</h1>
 <span id="key-status" class="note" role="status"></span></div></header>
 <main>
 <section id="chat" aria-labelledby="chat-title"><h2 id="chat-title">Chat</h2>
-<div id="chat-log" aria-label="Conversation"></div>
+<div id="chat-log" role="group" aria-label="Conversation"></div>
 <form id="chat-form"><label for="chat-model">Model</label>
 <select id="chat-model"><option value="gpt-4o-mini" selected>gpt-4o-mini</option></select>
 <label for="chat-prompt">Message <span class="note">(Ctrl+Enter sends)</span></label>
@@ -317,7 +317,7 @@ BODY = f"""<header><h1>Workers AI gateway — playground</h1>
 <select id="speech-model"><option value="tts-1">tts-1</option></select>
 <label for="speech-text">Text</label><textarea id="speech-text" rows="2" required>Hello from the Workers AI gateway.</textarea>
 <div class="row"><button id="speech-send" type="submit" aria-describedby="speech-error">Speak</button></div>
-{_after("speech")}</form><audio id="speech-audio" controls aria-label="Generated speech"></audio></section>
+{_after("speech")}</form><audio id="speech-audio" controls></audio></section>
 <section aria-labelledby="translate-title"><h2 id="translate-title">Translation (DeepLX)</h2>
 <form id="translate-form"><label for="translate-text">Text (source language detected)</label>
 <textarea id="translate-text" rows="2" required>Guten Morgen, wie geht es dir?</textarea>
