@@ -229,6 +229,12 @@ def test_first_run_shows_a_picture_speech_a_multi_turn_chat_and_a_translation(br
         page.set_input_files("#audio-file", files=[{"name": "tone.wav", "mimeType": "audio/wav", "buffer": audio}])
         page.click("#audio-send")
         expect(page.locator("#audio-output")).to_have_text(f"Emulated transcript of {len(audio)} bytes of audio.")
+        # The speech made above goes to whisper without being saved first.
+        page.click("#audio-use-speech")
+        name, spoken = page.eval_on_selector("#audio-file", "input => [input.files[0].name, input.files[0].size]")
+        assert name == "speech.mp3" and spoken > 1000
+        page.click("#audio-send")
+        expect(page.locator("#audio-output")).to_have_text(f"Emulated transcript of {spoken} bytes of audio.")
 
         for name in ("chat", "image", "speech", "translate", "audio"):
             expect(page.locator(f"#{name}-error")).to_be_empty()

@@ -239,10 +239,12 @@ tool("image", async () => {
   return `${img.naturalWidth}×${img.naturalHeight} from ${body.model}`;
 });
 
+let lastSpeech = null;
 tool("speech", async () => {
   const player = $("speech-audio");
   const response = await post("/v1/audio/speech", { model: $("speech-model").value, input: $("speech-text").value, response_format: "mp3" });
   const blob = await response.blob();
+  lastSpeech = blob; $("audio-use-speech").disabled = false;
   if (player.src) URL.revokeObjectURL(player.src);
   await new Promise((resolve, reject) => {
     player.onloadedmetadata = resolve;
@@ -259,6 +261,13 @@ tool("translate", async () => {
   $("translate-output").textContent = result.data;
   $("translate-detected").textContent = `Detected source language: ${result.source_lang}`;
   return `${text.length} characters`;
+});
+
+// The speech made above can be transcribed without saving it first.
+$("audio-use-speech").addEventListener("click", () => {
+  const files = new DataTransfer();
+  files.items.add(new File([lastSpeech], "speech.mp3", { type: lastSpeech.type || "audio/mpeg" }));
+  $("audio-file").files = files.files;
 });
 
 tool("audio", async () => {
@@ -329,7 +338,8 @@ BODY = f"""<header><h1>Workers AI gateway — playground</h1>
 <div id="translate-output" class="out"></div><div id="translate-detected" class="note"></div></section>
 <section aria-labelledby="audio-title"><h2 id="audio-title">Transcription (whisper-1)</h2>
 <form id="audio-form"><label for="audio-file">Audio file</label><input id="audio-file" type="file" accept="audio/*" required>
-<div class="row"><button id="audio-send" type="submit" aria-describedby="audio-error">Transcribe</button></div>
+<div class="row"><button id="audio-send" type="submit" aria-describedby="audio-error">Transcribe</button>
+<button id="audio-use-speech" type="button" class="plain" disabled>Use the speech above</button></div>
 {_after("audio")}</form><div id="audio-output" class="out"></div></section>
 </main>"""
 
