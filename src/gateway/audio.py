@@ -221,7 +221,7 @@ def parse_speech(body: dict, model: Model) -> Speech:
     if len(text) > MAX_SPEECH_CHARS:
         raise bad_request(f"`input` is longer than {MAX_SPEECH_CHARS} characters.", param="input")
     fmt = body.get("response_format") or "mp3"
-    if fmt not in SPEECH_CONTENT_TYPES:
+    if not isinstance(fmt, str) or fmt not in SPEECH_CONTENT_TYPES:
         raise bad_request(f"`response_format` must be one of {', '.join(SPEECH_CONTENT_TYPES)}.", param="response_format")
     voice = body.get("voice")
     if voice is not None and not isinstance(voice, str):
