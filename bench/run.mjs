@@ -18,7 +18,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
-import { emulatorSource, localConfig } from "../scripts/local/serve.mjs";
+import { inlineImport, localConfig } from "../scripts/local/serve.mjs";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, "..");
@@ -275,7 +275,8 @@ function startUpstream() {
 
 function aiBindingModule() {
   // The emulator's own source, with its default export renamed, followed by bench/ai-binding.mjs.
-  const emulator = emulatorSource();
+  // (Its contract validator and media generator are inlined where it imports them; without CONTRACTS it does not validate.)
+  const emulator = inlineImport(path.join(ROOT, "scripts/local/ai-emulator.mjs"));
   const marker = "export default function (env) {";
   if (!emulator.includes(marker)) throw new Error(`scripts/local/ai-emulator.mjs no longer has \`${marker}\``);
   const wrapper = fs.readFileSync(path.join(BENCH, "ai-binding.mjs"), "utf8");

@@ -10,6 +10,7 @@
 //   - >= 400 {"errors":[{code,message}]} -> run() throws "<code>: <message>", as the binding does
 
 import { renderImage, renderSpeech } from "./emulator-media.mjs";
+import { checkInput, checkOutput } from "./contract-validate.mjs";
 
 const encoder = new TextEncoder();
 
@@ -123,6 +124,50 @@ function contentText(content) {
   return "";
 }
 
+// JSON mode: a value that satisfies the requested JSON Schema (pydantic's $defs/$ref included).
+function sampleFor(schema, root, depth = 0) {
+  if (!schema || typeof schema !== "object" || depth > 12) return null;
+  if (typeof schema.$ref === "string") {
+    const target = schema.$ref.replace(/^#\//, "").split("/").reduce((node, key) => node?.[key], root);
+    return sampleFor(target, root, depth + 1);
+  }
+  if ("const" in schema) return schema.const;
+  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
+  const variants = schema.anyOf || schema.oneOf || schema.allOf;
+  if (Array.isArray(variants)) {
+    const pick = variants.find((v) => v && v.type !== "null") || variants[0];
+    return sampleFor(pick, root, depth + 1);
+  }
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
+  switch (type ?? (schema.properties ? "object" : "string")) {
+    case "object": {
+      const out = {};
+      for (const [name, sub] of Object.entries(schema.properties || {})) out[name] = sampleFor(sub, root, depth + 1);
+      return out;
+    }
+    case "array": {
+      const n = Math.max(schema.minItems ?? 1, 1);
+      return Array.from({ length: Math.min(n, schema.maxItems ?? n) }, () => sampleFor(schema.items || {}, root, depth + 1));
+    }
+    case "integer": return Math.max(schema.minimum ?? 1, 1);
+    case "number": return schema.minimum ?? 1.5;
+    case "boolean": return true;
+    case "null": return null;
+    default: return "emulated".padEnd(schema.minLength ?? 0, "x");
+  }
+}
+
+function jsonModeReply(inputs, prompt) {
+  const format = inputs.response_format ?? (inputs.guided_json ? { type: "json_schema", json_schema: inputs.guided_json } : null);
+  if (!format || typeof format !== "object" || format.type === "text") return null;
+  if (format.type === "json_schema") {
+    // Workers AI's JSON mode takes the bare schema; OpenAI-compatible models take {name, schema}.
+    const schema = format.json_schema?.schema ?? format.json_schema;
+    return JSON.stringify(sampleFor(schema, schema));
+  }
+  return JSON.stringify({ answer: prompt });
+}
+
 function textGeneration(model, inputs) {
   let prompt;
   if (Array.isArray(inputs.messages)) {
@@ -139,9 +184,14 @@ function textGeneration(model, inputs) {
     : prompt;
   let reply = `This is ${model} (emulated). You said: ${prompt}`;
   const limit = Number.isInteger(inputs.max_tokens) ? inputs.max_tokens : 256;
-  const replyWords = words(reply).slice(0, Math.max(limit, 1));
+  let replyWords = words(reply).slice(0, Math.max(limit, 1));
   const finish = replyWords.length < words(reply).length ? "length" : "stop";
   reply = replyWords.join(" ");
+  const json = jsonModeReply(inputs, prompt);
+  if (json !== null) {
+    reply = json;
+    replyWords = [json];
+  }
   const usage = {
     prompt_tokens: words(promptText).length + 2 * (inputs.messages?.length ?? 1),
     completion_tokens: replyWords.length,
@@ -157,7 +207,7 @@ function textGeneration(model, inputs) {
 
   if (!inputs.stream) {
     if (openaiShaped) {
-      const message = { role: "assistant", content: tool ? null : reply };
+      const message = { role: "assistant", content: tool ? "" : reply };
       if (tool) {
         message.tool_calls = [{ id: "call_emulated_0", type: "function", function: { name: toolName, arguments: JSON.stringify(toolArgs) } }];
       }
@@ -170,7 +220,7 @@ function textGeneration(model, inputs) {
         usage,
       };
     }
-    if (tool) return { response: null, tool_calls: [{ name: toolName, arguments: toolArgs }], usage };
+    if (tool) return { response: "", tool_calls: [{ name: toolName, arguments: toolArgs }], usage };
     return { response: reply, usage };
   }
 
@@ -246,11 +296,9 @@ function image(model, inputs, task) {
   if (typeof inputs.prompt !== "string" || !inputs.prompt) throw invalid("required properties at '/' are 'prompt'");
   if (task === "image-to-image" && !inputs.image && !inputs.image_b64) throw invalid("required properties at '/' are 'image'");
   if (/inpainting/.test(model) && !inputs.mask) throw invalid("required properties at '/' are 'mask'");
-  const maxSteps = /flux-1-schnell/.test(model) ? 8 : /phoenix-/.test(model) ? 50 : /lucid-origin/.test(model) ? 40 : 20;
-  const steps = inputs.num_steps ?? inputs.steps;
-  if (steps !== undefined && steps > maxSteps) throw invalid(`/num_steps must be <= ${maxSteps}`);
-  // Real pictures (emulator-media.mjs): {image: base64 JPEG} for flux and lucid-origin, a
-  // JPEG stream for phoenix, a PNG stream for the Stable Diffusion family.
+  // Step limits and every other input rule come from the model's contract (checked before this runs).
+  // Real pictures (emulator-media.mjs): {image: base64 JPEG} for flux and lucid-origin, JPEG bytes
+  // for phoenix-1.0 (its output contentType is image/jpeg), PNG bytes for the Stable Diffusion family.
   return renderImage(model, inputs).then(({ bytes }) =>
     (/flux-|lucid-origin/.test(model) ? { image: base64(bytes) } : streamOf([bytes])));
 }
@@ -341,12 +389,29 @@ async function forward(upstream, model, inputs, options) {
   return response.body;
 }
 
+// Strict mode (the default): every call is checked against the model's published input
+// schema first, and refused the way Workers AI refuses it (5006, naming the field). Test
+// hooks (`__emulator_*` keys) are not part of any contract and are left out of the check.
+function enforceContract(contracts, model, args) {
+  const checked = Object.fromEntries(Object.entries(args ?? {}).filter(([k]) => !k.startsWith("__emulator")));
+  const problems = checkInput(contracts, model, checked);
+  if (problems.length) throw new AiError(5006, `Error: ${problems.join("; ")}`);
+}
+
 export default function (env) {
+  const strict = env.STRICT !== false && env.CONTRACTS;
   return {
     async run(model, inputs, options) {
       const args = plain(inputs);
+      if (strict && args && typeof args === "object") enforceContract(env.CONTRACTS, model, args);
       if (env.UPSTREAM) return forward(env.UPSTREAM, model, args, plain(options));
-      return emulate(model, args, plain(options));
+      const result = await emulate(model, args, plain(options)); // images are rendered asynchronously
+      if (strict && !(result instanceof ReadableStream)) {
+        // The emulator's own answers must follow the published output schema too.
+        const problems = checkOutput(env.CONTRACTS, model, result);
+        if (problems.length) throw new Error(`emulator answer for ${model} breaks its output schema: ${problems.join("; ")}`);
+      }
+      return result;
     },
   };
 }

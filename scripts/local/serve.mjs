@@ -12,6 +12,7 @@
 // (.dev.vars), then the environment:
 //   PORT (8787), HOST (127.0.0.1), API_KEYS, AI_EMULATOR_UPSTREAM (forward AI calls
 //   over HTTP, for scripted tests), LOCAL_STATE_DIR (.wrangler/local: R2 data),
+//   AI_EMULATOR_STRICT (default on; 0 turns off the emulator's contract validation),
 //   GATEWAY_RUNTIME (legacy), PYODIDE_BUNDLE_DIR (the offline Pyodide kit, production only).
 
 import fs from "node:fs";
@@ -78,16 +79,15 @@ function workerModules(wrangler, runtime, env) {
   return { root, modules };
 }
 
-// The emulator's source as one module (a wrapped binding may not import): its
-// `import {...} from "./emulator-media.mjs"` is replaced by that module's code, in a scope of its own.
-export function emulatorSource() {
-  const dir = path.join(ROOT, "scripts/local");
-  const emulator = fs.readFileSync(path.join(dir, "ai-emulator.mjs"), "utf8");
-  const found = emulator.match(/^import \{([^}]*)\} from "\.\/emulator-media\.mjs";$/m);
-  if (!found) return emulator;
-  const media = fs.readFileSync(path.join(dir, "emulator-media.mjs"), "utf8").replace(/^export /gm, "");
-  const names = found[1].trim();
-  return emulator.replace(found[0], () => `const { ${names} } = (() => {\n${media}\nreturn { ${names} };\n})();`);
+// The emulator's source as one module (Miniflare refuses a wrapped binding made of several):
+// each `import {...} from "./x.mjs"` in `file` is replaced by x.mjs's own source (the contract
+// validator, the media generator), in a scope of its own so that their names cannot clash.
+export function inlineImport(file) {
+  const dir = path.dirname(file);
+  return fs.readFileSync(file, "utf8").replace(/^import \{([^}]*)\} from "\.\/([\w.-]+\.mjs)";$/gm, (_, names, name) => {
+    const source = fs.readFileSync(path.join(dir, name), "utf8").replace(/^export /gm, "");
+    return `const {${names}} = (() => {\n${source}\nreturn {${names}};\n})();`;
+  });
 }
 
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
@@ -108,6 +108,8 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
   const state = path.resolve(ROOT, env.LOCAL_STATE_DIR || ".wrangler/local");
   const aiBinding = wrangler.ai?.binding ?? "AI";
   const emulator = path.join(ROOT, "scripts/local/ai-emulator.mjs");
+  const validator = path.join(ROOT, "scripts/local/contract-validate.mjs");
+  const contracts = path.join(ROOT, "src/gateway/model_contracts.json");
   const r2 = Object.fromEntries((wrangler.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name]));
   // Fault tests: LOCAL_R2_FAULTS=1 swaps every bucket for one whose operations all fail.
   const faults = env.LOCAL_R2_FAULTS ? path.join(ROOT, "scripts/local/r2-faults.mjs") : null;
@@ -130,14 +132,21 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
           ...wrapped,
           [aiBinding]: {
             scriptName: "workers-ai-emulator",
-            bindings: env.AI_EMULATOR_UPSTREAM ? { UPSTREAM: env.AI_EMULATOR_UPSTREAM } : {},
+            bindings: {
+              ...(env.AI_EMULATOR_UPSTREAM ? { UPSTREAM: env.AI_EMULATOR_UPSTREAM } : {}),
+              // The published model contracts: every run() is validated against them (error 5006),
+              // unless AI_EMULATOR_STRICT=0.
+              CONTRACTS: JSON.parse(fs.readFileSync(contracts, "utf8")),
+              STRICT: env.AI_EMULATOR_STRICT !== "0",
+            },
           },
         },
       },
       {
         name: "workers-ai-emulator",
         modulesRoot: path.dirname(emulator),
-        modules: [{ type: "ESModule", path: emulator, contents: emulatorSource() }],
+        // A wrapped binding must be one module: the validator and the media generator are inlined.
+        modules: [{ type: "ESModule", path: emulator, contents: inlineImport(emulator) }],
       },
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]

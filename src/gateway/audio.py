@@ -8,9 +8,10 @@ transcription_info, vtt}`. Every OpenAI `response_format` is built from either.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .catalog import Model
+from .contracts import Notes, contract_for, fit
 from .errors import ApiError, UpstreamError, bad_request
 from .http import Form, UploadedFile
 
@@ -212,6 +213,7 @@ class Speech:
     model: Model
     inputs: dict
     response_format: str
+    notes: Notes = field(default_factory=Notes)
 
 
 def parse_speech(body: dict, model: Model) -> Speech:
@@ -231,11 +233,30 @@ def parse_speech(body: dict, model: Model) -> Speech:
             raise bad_request(f"'{model.id}' only speaks mp3; for {fmt} use a @cf/deepgram/aura model.",
                               param="response_format", code="unsupported_format")
         inputs = {"prompt": text, "lang": (body.get("language") or "en")}
-        return Speech(model, inputs, fmt)
+        return Speech(model, inputs, fmt, fit(contract_for(model.id), inputs, "prompt", names=_SPEECH_NAMES))
     encoding, container = _AURA_ENCODINGS[fmt]
     inputs = {"text": text, "encoding": encoding}
     if container:
         inputs["container"] = container
     if isinstance(voice, str) and voice and voice.lower() not in OPENAI_VOICES:
-        inputs["speaker"] = voice
-    return Speech(model, inputs, fmt)
+        inputs["speaker"] = voice.lower()
+    # Aura's `speaker` is an enum of its voices: anything else is refused naming `voice`.
+    return Speech(model, inputs, fmt, fit(contract_for(model.id), inputs, "text", names=_SPEECH_NAMES))
+
+
+_SPEECH_NAMES = {"speaker": "voice", "prompt": "input", "text": "input", "lang": "language",
+                 "encoding": "response_format", "container": "response_format"}
+
+
+def transcription_notes(job: "Transcription") -> Notes:
+    """The form fields the model's contract has no input for (whisper and whisper-tiny-en take only audio)."""
+    notes = Notes()
+    contract = contract_for(job.model.id)
+    variant = contract.variant("audio") if contract else None
+    if variant is None:
+        return notes
+    props = variant.get("properties") or {}
+    for given, name, param in ((job.language, "language", "language"), (job.prompt, "initial_prompt", "prompt")):
+        if given and name not in props:
+            notes.dropped.append(param)
+    return notes

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterable, AsyncIterator
 
 from .catalog import Model
-from .errors import UpstreamError, bad_request
+from .errors import QueuedError, UpstreamError, bad_request
 from .sse import DONE, encode_event, sse_payloads
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -108,6 +108,8 @@ class ChatRequest:
     include_usage: bool = False
     stop: list[str] = field(default_factory=list)
     max_tokens: int | None = None
+    # Tool-call ids rewritten for the model's contract → the client's own (chat_contract).
+    ids_back: dict = field(default_factory=dict)
 
     @classmethod
     def parse(cls, body: dict, model: Model) -> "ChatRequest":
@@ -272,10 +274,16 @@ def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
         raise UpstreamError(f"unexpected result type {type(result).__name__}")
     reported = None
     reasoning = None
+    if isinstance(result.get("request_id"), str) and not result.get("choices") and "response" not in result:
+        # Workers AI queued the call (its async answer) instead of answering it.
+        raise QueuedError(f"the model queued the request (async request_id {result['request_id']}) instead of answering")
     if isinstance(result.get("choices"), list) and result["choices"]:
         choice = result["choices"][0]
         message = choice.get("message") or {}
         content = message.get("content")
+        if content is None and isinstance(choice.get("text"), str):
+            # The `text_completion` output variant (qwen3): choices[0].text.
+            content = choice["text"]
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         raw_calls = message.get("tool_calls")
         reported = choice.get("finish_reason")
@@ -367,10 +375,14 @@ async def completion_chunks(source: AsyncIterable[bytes], request: ChatRequest, 
                     if reasoning:
                         yield chunk({"reasoning_content": reasoning})
                     text, calls = delta.get("content"), delta.get("tool_calls")
+                    if text is None and isinstance(choice.get("text"), str):
+                        text = choice["text"]  # text_completion chunks
                     if calls:
                         for call in calls:
                             index = call.get("index", len(tool_calls))
                             out = {k: v for k, v in call.items() if k in ("id", "type", "function")}
+                            if out.get("id") in request.ids_back:
+                                out["id"] = request.ids_back[out["id"]]
                             tool_calls.append(out)
                             yield chunk({"tool_calls": [{"index": index, **out}]})
                     if text:

@@ -7,7 +7,7 @@ from .http import Request, Response
 
 ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type, DeepL-Auth-Key, OpenAI-Organization, OpenAI-Project, X-Requested-With"
-EXPOSED_HEADERS = "X-Model, X-Requested-Model, X-Model-Resolution, X-Usage-Estimated, Retry-After, ETag"
+EXPOSED_HEADERS = "X-Model, X-Requested-Model, X-Model-Resolution, X-Usage-Estimated, Retry-After, ETag, X-Dropped-Params, X-Clamped-Params, X-Mapped-Params"
 
 
 def cors_headers(request: Request, settings: Settings) -> dict[str, str]:

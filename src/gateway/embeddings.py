@@ -7,7 +7,8 @@ import struct
 
 from .catalog import Model
 from .chat import estimate_tokens
-from .errors import UpstreamError, bad_request
+from .contracts import contract_for
+from .errors import QueuedError, UpstreamError, bad_request
 
 MAX_INPUTS = 2048  # OpenAI's own limit per request
 
@@ -47,13 +48,26 @@ def check_options(body: dict, model: Model) -> str:
     return encoding
 
 
+def batch_size(model: Model) -> int:
+    """Texts per call: the contract's `maxItems` for `text` (32 for qwen3-embedding), else the catalog's."""
+    contract = contract_for(model.id)
+    limit = contract.max_items("text") if contract else None
+    return min(limit or 100, model.limits.get("max_batch", 100))
+
+
 def batches(texts: list[str], model: Model) -> list[list[str]]:
-    size = model.limits.get("max_batch", 100)
+    size = batch_size(model)
     return [texts[i : i + size] for i in range(0, len(texts), size)]
 
 
 def vectors_from(result) -> list[list[float]]:
+    """The vectors of any documented output variant: `{data}` or bge-m3's `{response: [[...]]}`."""
     data = result.get("data") if isinstance(result, dict) else None
+    if data is None and isinstance(result, dict) and isinstance(result.get("response"), list):
+        if all(isinstance(v, list) for v in result["response"]):
+            data = result["response"]
+    if data is None and isinstance(result, dict) and isinstance(result.get("request_id"), str):
+        raise QueuedError(f"the model queued the request (async request_id {result['request_id']})")
     if not isinstance(data, list):
         raise UpstreamError("embeddings result has no `data` list")
     return data

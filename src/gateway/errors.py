@@ -74,6 +74,10 @@ class UpstreamError(Exception):
         self.code = code
 
 
+class QueuedError(UpstreamError):
+    """Workers AI answered with its async `{request_id}` (queued) instead of a result."""
+
+
 # Workers AI error codes → (HTTP status, OpenAI error type, our code).
 _UPSTREAM_CODES: dict[int, tuple[int, str, str]] = {
     3003: (400, "invalid_request_error", "invalid_input"),
@@ -110,6 +114,13 @@ def from_upstream(error: UpstreamError, model: str, now: float) -> ApiError:
     4xx answers carry Workers AI's own explanation (it tells the client what to
     fix); 5xx answers stay generic so no upstream detail leaks.
     """
+    if isinstance(error, QueuedError):
+        return ApiError(
+            502,
+            f"Workers AI queued the request for {model} (an asynchronous answer) instead of answering it; "
+            "this gateway answers synchronously. Retry, or pick another model.",
+            type="server_error", code="upstream_queued",
+        )
     status, type_, code = _UPSTREAM_CODES.get(error.code or 0, (502, "server_error", "upstream_error"))
     if code == "capacity_exceeded":
         return ApiError(

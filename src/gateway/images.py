@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
 
 from .catalog import IMAGE_TO_IMAGE, Model
+from .contracts import Notes, contract_for, fit
 from .errors import UpstreamError, bad_request
 
 MAX_IMAGES = 4
@@ -58,6 +59,8 @@ class ImageJob:
     image_url: str | None = None
     mask_url: str | None = None
     extras: dict = field(default_factory=dict)
+    # What was dropped or clamped to fit the model's contract (reported in response headers).
+    notes: Notes = field(default_factory=Notes)
 
 
 def _text(content) -> str:
@@ -123,8 +126,14 @@ def _inputs(model: Model, prompt: str, body: dict) -> dict:
     return inputs
 
 
+# Model input names → the parameter the client sent, for messages and headers.
+_PARAM_NAMES = {"num_steps": "steps", "width": "size", "height": "size"}
+
+
 def _needs_inputs(job: ImageJob) -> ImageJob:
     model = job.model
+    # Drop what the model does not take (flux-1-schnell: only prompt and steps), clamp the rest into range.
+    job.notes = fit(contract_for(model.id), job.inputs, "prompt", names=_PARAM_NAMES)
     if model.task == IMAGE_TO_IMAGE and not job.image_url:
         raise bad_request(
             f"'{model.id}' transforms an image: send one as an image_url part (a data: or https: URL).",

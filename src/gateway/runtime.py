@@ -313,8 +313,8 @@ def _js_response(response) -> JsProxy:
 
 class _ClearableTimer(asyncio.Handle):
     """A timer handle whose cancel() clears the JS timeout. Pyodide's WebLoop.call_later never
-    clears its setTimeout (still so in Pyodide 314's webloop.py), so every cancelled timer (one
-    per `asyncio.wait_for`) stayed in the Python heap until it would have fired: with a 120 s AI
+    clears its setTimeout, so on Pyodide 0.26 every cancelled timer (one per `asyncio.wait_for`)
+    stayed in the Python heap until it would have fired: with a 120 s AI
     timeout, a stream's per-chunk timeouts grew the heap by ~8 KiB per streamed answer
     (24 → 41 MiB in 2 load rounds)."""
 
@@ -334,6 +334,18 @@ class _ClearableTimer(asyncio.Handle):
 
 # setTimeout's largest delay; WebLoop caps it the same way.
 _MAX_TIMEOUT_MS = 2**31 - 1
+
+
+def _cancelled_timers_leak(version: str | None) -> bool:
+    """Whether this Pyodide keeps cancelled timers in the Python heap. Measured with 1800 streamed
+    chats (3 rounds of 600, 20 at a time), Python heap per round, without the patch: Pyodide 0.26
+    24 → 28.8 → 34.6 → 41.6 MiB (24 → 28.8 with it); Pyodide 314: 30.0 throughout, with or without.
+    Pyodide 0.28 (compatibility dates before 2026-09-08) was not measured, so it keeps the patch."""
+    major = (version or "0").split(".", 1)[0]
+    return not major.isdigit() or int(major) < 314
+
+
+_TIMERS_LEAK = _cancelled_timers_leak(_PYODIDE_VERSION)
 
 
 def _install_clearable_timers(loop) -> None:
@@ -373,7 +385,8 @@ def _python_heap_bytes() -> int:
 
 
 async def serve(request, env, runtime: str) -> JsProxy:
-    _install_clearable_timers(asyncio.get_running_loop())
+    if _TIMERS_LEAK:
+        _install_clearable_timers(asyncio.get_running_loop())
     js_request = _unwrap(request)
     env = _unwrap(env)
     platform = Platform(

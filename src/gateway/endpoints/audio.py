@@ -39,7 +39,7 @@ async def _transcribe(ctx: Context, task: str):
     except UpstreamError as error:
         print(f"unexpected transcription result from {resolved.model.id}: {error}")
         raise from_upstream(error, resolved.model.id, time.time()) from None
-    return Response(200, body, {"Content-Type": content_type, **model_headers(resolved)})
+    return Response(200, body, {"Content-Type": content_type, **model_headers(resolved), **audio.transcription_notes(job).headers()})
 
 
 async def transcriptions(ctx: Context):
@@ -55,7 +55,7 @@ async def speech(ctx: Context):
     resolved = _model(ctx, body.get("model"), TEXT_TO_SPEECH)
     job = audio.parse_speech(body, resolved.model)
     result = await run_model(ctx, resolved.model.id, job.inputs)
-    headers = {"Content-Type": audio.SPEECH_CONTENT_TYPES[job.response_format], **model_headers(resolved)}
+    headers = {"Content-Type": audio.SPEECH_CONTENT_TYPES[job.response_format], **model_headers(resolved), **job.notes.headers()}
     if hasattr(result, "handle"):
         # Aura streams the audio: handed to the response untouched.
         return PassthroughResponse(result.handle, headers=headers)

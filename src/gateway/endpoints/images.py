@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import images
+from ..contracts import contract_for
 from ..catalog import IMAGE_TO_IMAGE, TEXT_TO_IMAGE, Resolved, resolve
 from ..chat import ChatRequest, chunks_from_completion, completion, completion_chunks
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
@@ -59,8 +60,11 @@ async def produce(ctx: Context, job: images.ImageJob) -> Produced:
             data, extension = images.decode_b64_image(result)
             return Produced(data, extension)
         if hasattr(result, "handle"):
-            # SDXL-family models stream PNG bytes, phoenix JPEG; they stay in the runtime.
-            return Produced(result, "jpg" if job.model.limits.get("output") == "jpeg-stream" else "png")
+            # SDXL-family models stream PNG bytes, phoenix JPEG (the contract's output contentType);
+            # they stay in the runtime.
+            contract = contract_for(job.model.id)
+            kind = contract.output_content_type() if contract else None
+            return Produced(result, "jpg" if kind == "image/jpeg" else "png")
         raise UpstreamError(f"unexpected result type {type(result).__name__}")
     except UpstreamError as error:
         print(f"unexpected image result from {job.model.id}: {error}")
@@ -100,7 +104,7 @@ async def image_chat(ctx: Context, body: dict, resolved: Resolved):
                           and bool(body["stream_options"].get("include_usage")))
     result = {"response": images.markdown(url)}
     created = int(time.time())
-    headers = {**model_headers(resolved), "X-Usage-Estimated": "true"}
+    headers = {**model_headers(resolved), **job.notes.headers(), "X-Usage-Estimated": "true"}
     if stream:
         return StreamResponse(completion_chunks(chunks_from_completion(result), request, created=created),
                               headers={**SSE_HEADERS, **headers})
@@ -126,7 +130,7 @@ async def create_images(ctx: Context):
             data.append({"url": await store(ctx, produced, job), "revised_prompt": job.prompt})
         else:
             data.append({"b64_json": base64.b64encode(await _bytes_of(produced)).decode(), "revised_prompt": job.prompt})
-    return json_response({"created": int(time.time()), "data": data}, headers=model_headers(resolved))
+    return json_response({"created": int(time.time()), "data": data}, headers={**model_headers(resolved), **job.notes.headers()})
 
 
 async def debug_image(ctx: Context):

@@ -1,0 +1,250 @@
+"""Fits an OpenAI chat request to the contract of the model it runs on.
+
+Everything here is read from the model's published Messages schema, never from the
+model's name: whether `content` is required (so `""` goes beside `tool_calls`),
+whether it takes parts or only a string, where images go (parts with `data:` URLs, or
+one top-level `image`), the pattern tool-call ids must match, whether tools need
+descriptions, whether there is a JSON mode, and the range of every number.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+from . import contracts
+from .contracts import Notes, resolve
+from .errors import bad_request
+
+_DATA_URL = re.compile(r"^data:([\w.+/-]*)((?:;[\w=.+-]+)*?)(;base64)?,(.*)$", re.S)
+JSON_INSTRUCTION = "Answer with one JSON value only, no prose and no code fences."
+
+
+@dataclass
+class ChatPlan:
+    """What the caller still has to do after `adapt`: fetch remote images, map ids back."""
+
+    notes: Notes = field(default_factory=Notes)
+    # http(s) URLs the model cannot take: each must be fetched and turned into bytes.
+    fetch: list[str] = field(default_factory=list)
+    # The model wants one top-level `image` (bytes) instead of image parts: its URL.
+    top_level_image: str | None = None
+    # Tool-call ids as the model needs them → as the client sent them.
+    ids_back: dict[str, str] = field(default_factory=dict)
+    # JSON mode cannot stream: call without streaming and stream the whole answer.
+    unstream: bool = False
+    _parts_to_fill: list[dict] = field(default_factory=list)
+
+
+def _schema_types(schema: dict) -> set[str]:
+    out = set()
+    for variant in contracts.variants(schema):
+        kind = variant.get("type")
+        out.update(kind if isinstance(kind, list) else ([kind] if kind else []))
+    return out
+
+
+def _part_schema(content_schema: dict) -> dict | None:
+    for variant in contracts.variants(content_schema):
+        if variant.get("type") == "array":
+            return resolve(variant.get("items") or {})
+    return None
+
+
+def _image_url_pattern(part_schema: dict | None) -> str | None:
+    if not part_schema:
+        return None
+    image_url = resolve((part_schema.get("properties") or {}).get("image_url") or {})
+    url = resolve((image_url.get("properties") or {}).get("url") or {})
+    return url.get("pattern")
+
+
+def short_id(original: str, pattern: str) -> str:
+    """A stable id matching `pattern` ([a-zA-Z0-9]{9}) for a client's tool-call id."""
+    digest = hashlib.sha256(original.encode()).hexdigest()
+    candidate = digest[:9]
+    return candidate if re.fullmatch(pattern, candidate) else original
+
+
+def _describe_tool(tool: dict, tool_params_required: bool) -> dict:
+    """A tool with the descriptions the schema requires (the name stands in when the client gave none)."""
+    tool = json.loads(json.dumps(tool))
+    function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+    name = function.get("name") or "tool"
+    if not isinstance(function.get("description"), str) or not function["description"]:
+        function["description"] = name
+    params = function.get("parameters")
+    if not isinstance(params, dict):
+        params = function["parameters"] = {"type": "object", "properties": {}}
+    params.setdefault("type", "object")
+    props = params.get("properties")
+    if not isinstance(props, dict):
+        props = params["properties"] = {}
+    if tool_params_required:
+        for key, spec in list(props.items()):
+            if not isinstance(spec, dict):
+                props[key] = spec = {}
+            if not isinstance(spec.get("description"), str) or not spec["description"]:
+                spec["description"] = spec.get("title") or key
+            if not isinstance(spec.get("type"), str):
+                # anyOf/oneOf (e.g. Optional[...]) has no single type: name the first one given.
+                types = [v.get("type") for v in spec.get("anyOf", spec.get("oneOf", [])) if isinstance(v, dict)]
+                spec["type"] = next((t for t in types if isinstance(t, str) and t != "null"), "string")
+    if "function" in tool:
+        tool.setdefault("type", "function")
+    return tool
+
+
+def _json_mode(response_format: dict, has_json_mode: bool, messages: list, notes: Notes, inputs: dict | None = None,
+               has_guided_json: bool = False) -> dict | None:
+    kind = response_format.get("type")
+    schema = None
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) and "schema" in spec else spec
+        if not isinstance(schema, dict):
+            raise bad_request("`response_format.json_schema.schema` must be a JSON Schema object.", param="response_format")
+    if has_json_mode:
+        notes.mapped.append("response_format")
+        return {"type": "json_schema", "json_schema": schema} if schema is not None else {"type": "json_object"}
+    if has_guided_json and inputs is not None:
+        # "guided_json: JSON schema that should be fulfilled for the response" (mistral-small, qwq, gemma-3).
+        inputs["guided_json"] = schema if schema is not None else {"type": "object"}
+        notes.mapped.append("response_format=guided_json")
+        return None
+    # No JSON mode: ask for JSON in words (the answer is not guaranteed to match).
+    instruction = JSON_INSTRUCTION
+    if schema is not None:
+        instruction += " It must match this JSON Schema: " + json.dumps(schema, ensure_ascii=False)
+    messages.insert(0, {"role": "system", "content": instruction})
+    notes.mapped.append("response_format=prompt")
+    return None
+
+
+def adapt(model_id: str, inputs: dict, *, stream: bool) -> ChatPlan:
+    """Rewrites `inputs` (built by ChatRequest.parse) in place to satisfy the model's contract."""
+    plan = ChatPlan()
+    contract = contracts.contract_for(model_id)
+    if contract is None:
+        return plan
+    variant = contract.variant("messages")
+    if variant is None:
+        return plan
+    props = variant.get("properties") or {}
+    message_schema = resolve(resolve(props["messages"]).get("items") or {})
+    message_props = message_schema.get("properties") or {}
+    content_schema = resolve(message_props.get("content") or {"type": "string"})
+    takes_parts = "array" in _schema_types(content_schema)
+    part_schema = _part_schema(content_schema)
+    takes_image_parts = bool(part_schema and "image_url" in (part_schema.get("properties") or {}))
+    url_pattern = _image_url_pattern(part_schema)
+    id_schema = resolve(message_props.get("tool_call_id") or {})
+    id_pattern = id_schema.get("pattern")
+
+    messages = inputs["messages"]
+    image_urls: list[str] = []
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if content is None:
+            message["content"] = ""
+        elif isinstance(content, list):
+            images = [p for p in content if isinstance(p, dict) and p.get("type") == "image_url"]
+            if images and takes_image_parts:
+                for part in images:
+                    url = part["image_url"]["url"] if isinstance(part.get("image_url"), dict) else part.get("image_url")
+                    part["image_url"] = {"url": url}
+                    if url_pattern and not re.search(url_pattern, url):
+                        plan.fetch.append(url)
+                        plan._parts_to_fill.append(part)
+            elif images:
+                if "image" not in props:
+                    raise bad_request(
+                        f"'{model_id}' does not accept images.", param=f"messages[{i}].content", code="model_not_multimodal"
+                    )
+                for part in images:
+                    url = part.get("image_url")
+                    image_urls.append(url.get("url") if isinstance(url, dict) else url)
+                message["content"] = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+            elif not takes_parts:
+                message["content"] = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if id_pattern:
+            # Matched whole: the model needs exactly the id form the pattern describes (Mistral: 9 alphanumerics).
+            if isinstance(message.get("tool_call_id"), str) and not re.fullmatch(id_pattern, message["tool_call_id"]):
+                original = message["tool_call_id"]
+                message["tool_call_id"] = short_id(original, id_pattern)
+                plan.ids_back[message["tool_call_id"]] = original
+            for call in message.get("tool_calls") or []:
+                if isinstance(call, dict) and isinstance(call.get("id"), str) and not re.fullmatch(id_pattern, call["id"]):
+                    original = call["id"]
+                    call["id"] = short_id(original, id_pattern)
+                    plan.ids_back[call["id"]] = original
+    if plan.ids_back:
+        plan.notes.mapped.append("tool_call_id")
+    if image_urls:
+        if len(image_urls) > 1:
+            raise bad_request(f"'{model_id}' takes one image per request.", param="messages", code="too_many_images")
+        plan.top_level_image = image_urls[0]
+        plan.notes.mapped.append("image_url")
+
+    tools = inputs.get("tools")
+    if tools is not None:
+        if inputs.get("tool_choice") == "none":
+            del inputs["tools"]
+        elif "tools" not in props:
+            raise bad_request(f"'{model_id}' does not take tools.", param="tools", code="tools_not_supported")
+        else:
+            # The published tool schemas require a description for every tool and every parameter.
+            inputs["tools"] = [_describe_tool(tool, True) for tool in tools]
+
+    response_format = inputs.pop("response_format", None)
+    if isinstance(response_format, dict):
+        json_mode = _json_mode(response_format, "response_format" in props, messages, plan.notes, inputs,
+                               "guided_json" in props)
+        if json_mode is not None:
+            # Workers AI's OpenAI-compatible schemas take OpenAI's own shape.
+            openai_shaped = resolve(props["response_format"]).get("properties") is None
+            inputs["response_format"] = response_format if openai_shaped else json_mode
+            if stream and not openai_shaped and inputs.get("stream"):
+                # "JSON Mode currently doesn't support streaming" (Workers AI docs, JSON Mode).
+                del inputs["stream"]
+                plan.unstream = True
+
+    contracts.fit(contract, inputs, "messages", notes=plan.notes)
+    return plan
+
+
+def fill_images(plan: ChatPlan, inputs: dict, fetched: dict[str, bytes], content_types: dict[str, str]) -> None:
+    """Puts fetched images where the model wants them: data: URLs in parts, or bytes in `image`."""
+    for part in plan._parts_to_fill:
+        url = part["image_url"]["url"]
+        data = fetched[url]
+        kind = content_types.get(url) or "image/png"
+        part["image_url"]["url"] = f"data:{kind};base64,{base64.b64encode(data).decode()}"
+    if plan.top_level_image is not None:
+        inputs["image"] = list(fetched[plan.top_level_image])
+
+
+def decode_data_url(url: str) -> bytes | None:
+    found = _DATA_URL.match(url)
+    if not found:
+        return None
+    body = found.group(4)
+    if found.group(3):
+        return base64.b64decode(body)
+    from urllib.parse import unquote_to_bytes
+
+    return unquote_to_bytes(body)
+
+
+def restore_ids(body: dict, plan: ChatPlan) -> dict:
+    """Tool-call ids in a completion the model produced from rewritten ids, mapped back to the client's."""
+    if not plan.ids_back:
+        return body
+    for choice in body.get("choices") or []:
+        for call in (choice.get("message") or choice.get("delta") or {}).get("tool_calls") or []:
+            if isinstance(call, dict) and call.get("id") in plan.ids_back:
+                call["id"] = plan.ids_back[call["id"]]
+    return body
