@@ -275,8 +275,8 @@ function startUpstream() {
 
 function aiBindingModule() {
   // The emulator's own source, with its default export renamed, followed by bench/ai-binding.mjs.
-  // (Its contract validator is inlined where it imports it; without CONTRACTS it does not validate.)
-  const emulator = inlineImport(path.join(ROOT, "scripts/local/ai-emulator.mjs"), path.join(ROOT, "scripts/local/contract-validate.mjs"));
+  // (Its contract validator and media generator are inlined where it imports them; without CONTRACTS it does not validate.)
+  const emulator = inlineImport(path.join(ROOT, "scripts/local/ai-emulator.mjs"));
   const marker = "export default function (env) {";
   if (!emulator.includes(marker)) throw new Error(`scripts/local/ai-emulator.mjs no longer has \`${marker}\``);
   const wrapper = fs.readFileSync(path.join(BENCH, "ai-binding.mjs"), "utf8");

@@ -9,6 +9,7 @@
 //   - 200 any other content type    -> the body stream is the result (SSE, PNG, MP3)
 //   - >= 400 {"errors":[{code,message}]} -> run() throws "<code>: <message>", as the binding does
 
+import { renderImage, renderSpeech } from "./emulator-media.mjs";
 import { checkInput, checkOutput } from "./contract-validate.mjs";
 
 const encoder = new TextEncoder();
@@ -313,62 +314,15 @@ function translation(model, inputs, options) {
 
 // --- images -----------------------------------------------------------------------------------
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes) {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type, data) {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  out.set(encoder.encode(type), 4);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-
-// A 1x1 PNG whose colour and tEXt chunk depend on the prompt: valid, tiny, deterministic.
-function png(prompt) {
-  const hash = fnv1a(prompt);
-  const ihdr = new Uint8Array([0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
-  // Stored (uncompressed) deflate block holding one scanline: filter 0 + RGB.
-  const raw = new Uint8Array([0, hash & 0xff, (hash >>> 8) & 0xff, (hash >>> 16) & 0xff]);
-  let a = 1, b = 0;
-  for (const byte of raw) { a = (a + byte) % 65521; b = (b + a) % 65521; }
-  const idat = new Uint8Array([0x78, 0x01, 1, raw.length, 0, ~raw.length & 0xff, 0xff, ...raw, b >>> 8, b & 0xff, a >>> 8, a & 0xff]);
-  const text = encoder.encode(`prompt\0${prompt}`);
-  const parts = [new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk("IHDR", ihdr), pngChunk("tEXt", text), pngChunk("IDAT", idat), pngChunk("IEND", new Uint8Array())];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) { out.set(p, offset); offset += p.length; }
-  return out;
-}
-
-// A minimal baseline JPEG header + comment with the prompt: enough to be recognised as JPEG.
-function jpeg(prompt) {
-  const comment = encoder.encode(prompt);
-  const len = comment.length + 2;
-  return new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
-    0xff, 0xfe, len >> 8, len & 0xff, ...comment, 0xff, 0xd9]);
-}
-
 function image(model, inputs, task) {
   if (typeof inputs.prompt !== "string" || !inputs.prompt) throw invalid("required properties at '/' are 'prompt'");
   if (task === "image-to-image" && !inputs.image && !inputs.image_b64) throw invalid("required properties at '/' are 'image'");
   if (/inpainting/.test(model) && !inputs.mask) throw invalid("required properties at '/' are 'mask'");
   // Step limits and every other input rule come from the model's contract (checked before this runs).
-  if (/flux-|lucid-origin/.test(model)) return { image: base64(jpeg(inputs.prompt)) };
-  // phoenix-1.0 answers JPEG bytes (its output contentType is image/jpeg).
-  if (/phoenix-/.test(model)) return streamOf([jpeg(inputs.prompt)]);
-  return streamOf([png(inputs.prompt)]);
+  // Real pictures (emulator-media.mjs): {image: base64 JPEG} for flux and lucid-origin, JPEG bytes
+  // for phoenix-1.0 (its output contentType is image/jpeg), PNG bytes for the Stable Diffusion family.
+  return renderImage(model, inputs).then(({ bytes }) =>
+    (/flux-|lucid-origin/.test(model) ? { image: base64(bytes) } : streamOf([bytes])));
 }
 
 // --- speech ------------------------------------------------------------------------------------------
@@ -415,8 +369,9 @@ function fmt(seconds) {
 function textToSpeech(model, inputs) {
   const text = inputs.prompt ?? inputs.text;
   if (typeof text !== "string" || !text) throw invalid("required properties at '/' are 'prompt'");
-  // An MPEG-1 Layer III frame header followed by the text: recognisably "mp3" bytes.
-  const bytes = new Uint8Array([0xff, 0xfb, 0x90, 0x64, ...encoder.encode(text)]);
+  // Decodable audio about as long as the text takes to say (emulator-media.mjs): melotts
+  // answers base64 MP3, Aura a stream in the requested encoding (MP3 by default).
+  const bytes = /melotts/.test(model) ? renderSpeech(text, "mp3") : renderSpeech(text, inputs.encoding, inputs.container);
   if (/melotts/.test(model)) return { audio: base64(bytes) };
   return streamOf([bytes]);
 }
@@ -587,7 +542,7 @@ export default function (env) {
       const args = plain(inputs);
       if (strict && args && typeof args === "object") enforceContract(env.CONTRACTS, model, args);
       if (env.UPSTREAM) return forward(env.UPSTREAM, model, await forwardable(args), plain(options));
-      const result = await emulate(model, args, plain(options));
+      const result = await emulate(model, args, plain(options)); // images are rendered asynchronously
       if (strict && !(result instanceof ReadableStream)) {
         // The emulator's own answers must follow the published output schema too.
         const problems = checkOutput(env.CONTRACTS, model, result);

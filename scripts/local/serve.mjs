@@ -85,13 +85,15 @@ function workerModules(wrangler, runtime, env) {
   return { root, modules };
 }
 
-// The emulator's source with `import ... from "./<validator>"` replaced by that module's own source
-// (Miniflare refuses a wrapped binding made of several modules).
-export function inlineImport(file, imported) {
-  const source = fs.readFileSync(file, "utf8");
-  const line = new RegExp(`^import \\{[^}]*\\} from "\\./${path.basename(imported).replace(".", "\\.")}";$`, "m");
-  if (!line.test(source)) throw new Error(`${file} does not import ${path.basename(imported)}`);
-  return source.replace(line, () => fs.readFileSync(imported, "utf8"));
+// The emulator's source as one module (Miniflare refuses a wrapped binding made of several):
+// each `import {...} from "./x.mjs"` in `file` is replaced by x.mjs's own source (the contract
+// validator, the media generator), in a scope of its own so that their names cannot clash.
+export function inlineImport(file) {
+  const dir = path.dirname(file);
+  return fs.readFileSync(file, "utf8").replace(/^import \{([^}]*)\} from "\.\/([\w.-]+\.mjs)";$/gm, (_, names, name) => {
+    const source = fs.readFileSync(path.join(dir, name), "utf8").replace(/^export /gm, "");
+    return `const {${names}} = (() => {\n${source}\nreturn {${names}};\n})();`;
+  });
 }
 
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
@@ -161,8 +163,8 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
       {
         name: "workers-ai-emulator",
         modulesRoot: path.dirname(emulator),
-        // A wrapped binding must be one module: the validator is inlined where the emulator imports it.
-        modules: [{ type: "ESModule", path: emulator, contents: inlineImport(emulator, validator) }],
+        // A wrapped binding must be one module: the validator and the media generator are inlined.
+        modules: [{ type: "ESModule", path: emulator, contents: inlineImport(emulator) }],
       },
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]

@@ -126,7 +126,7 @@ MODELS: tuple[Model, ...] = (
     _m("@cf/google/embeddinggemma-300m", EMBEDDINGS, dimensions=768, max_batch=100),
     _m("@cf/qwen/qwen3-embedding-0.6b", EMBEDDINGS, dimensions=1024, max_batch=100),
     _m("@cf/pfnet/plamo-embedding-1b", EMBEDDINGS, dimensions=2048, max_batch=100),  # Japanese; page 05b5f46cc674
-    # Images. `output`: "png-stream" (bytes as a stream) or "b64-jpeg" ({image: base64}).
+    # Images. `output`: "png-stream" / "jpeg-stream" (bytes as a stream) or "b64-jpeg" ({image: base64}).
     # `steps_param`: the input that takes the step count; `sized`: whether width/height are taken.
     # `input`: "multipart" for FLUX.2 (prompt and options as form fields, pages 396d5241ece0 / 17331b86400e).
     _m("@cf/black-forest-labs/flux-1-schnell", TEXT_TO_IMAGE, output="b64-jpeg", max_steps=8, default_steps=4,
@@ -139,7 +139,7 @@ MODELS: tuple[Model, ...] = (
     _m("@cf/black-forest-labs/flux-2-klein-9b", TEXT_TO_IMAGE, input="multipart", output="b64-jpeg", max_steps=4,
        default_steps=4, steps_param=None, max_side=1920, form_fields=("prompt", "guidance", "width", "height", "seed")),
     _m("@cf/leonardo/lucid-origin", TEXT_TO_IMAGE, output="b64-jpeg", max_steps=40, default_steps=20, steps_param="steps"),
-    _m("@cf/leonardo/phoenix-1.0", TEXT_TO_IMAGE, output="png-stream", max_steps=50, default_steps=25),
+    _m("@cf/leonardo/phoenix-1.0", TEXT_TO_IMAGE, output="jpeg-stream", max_steps=50, default_steps=25),
     _m("@cf/stabilityai/stable-diffusion-xl-base-1.0", TEXT_TO_IMAGE, output="png-stream", max_steps=20, default_steps=20),
     _m("@cf/bytedance/stable-diffusion-xl-lightning", TEXT_TO_IMAGE, output="png-stream", max_steps=20, default_steps=8),
     _m("@cf/lykon/dreamshaper-8-lcm", TEXT_TO_IMAGE, output="png-stream", max_steps=20, default_steps=8),

@@ -26,6 +26,25 @@ MAX_PROMPT_CHARS = 2048
 _SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 _DATA_URL = re.compile(r"^data:([\w.+/-]*)((?:;[\w=.+-]+)*?)(;base64)?,(.*)$", re.S)
 
+# Output sizes: each model's documented default (1024x1024 unless listed), and the choices
+# GET /v1/models offers for a model that takes width/height (the default first).
+DEFAULT_SIDES = {"@cf/leonardo/lucid-origin": 1120, "@cf/lykon/dreamshaper-8-lcm": 512,
+                 "@cf/runwayml/stable-diffusion-v1-5-img2img": 512, "@cf/runwayml/stable-diffusion-v1-5-inpainting": 512}
+SIZE_CHOICES = ("512x512", "768x768", "1024x1024", "1024x768", "768x1024", "1280x720", "720x1280")
+
+
+def default_size(model: Model) -> str:
+    side = DEFAULT_SIDES.get(model.id, 1024)
+    return f"{side}x{side}"
+
+
+def size_choices(model: Model) -> list[str]:
+    default = default_size(model)
+    if not model.limits.get("sized", True):
+        return [default]
+    return [default] + [size for size in SIZE_CHOICES if size != default]
+
+
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 # Stored keys: a date prefix (so an R2 lifecycle rule can expire old images) and 128 random bits.
 KEY_PATTERN = re.compile(r"^images/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.(png|jpg|webp)$")

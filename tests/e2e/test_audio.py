@@ -120,7 +120,7 @@ def test_the_openai_client_transcribes_and_speaks(client):
     srt = client.audio.transcriptions.create(model="whisper-1", file=("clip.wav", b"\x00" * 8, "audio/wav"), response_format="srt")
     assert srt.startswith("1\n")
     speech = client.audio.speech.create(model="tts-1", voice="alloy", input="Hello there")
-    assert speech.content == b"\xff\xfb\x90\x64Hello there"
+    assert speech.content.startswith(b"\xff\xfb") and len(speech.content) > 1000  # MP3 frames (test_emulator_media.py)
 
 
 def test_speech_formats(http, auth_headers):
@@ -132,7 +132,7 @@ def test_speech_formats(http, auth_headers):
     aura = http.post("/v1/audio/speech", headers=auth_headers,
                      json={"model": "@cf/deepgram/aura-1", "input": "hi", "response_format": "opus"})
     assert aura.status_code == 200 and aura.headers["content-type"] == "audio/ogg"
-    assert aura.content.endswith(b"hi")
+    assert aura.content.startswith(b"OggS")
     empty = http.post("/v1/audio/speech", headers=auth_headers, json={"model": "tts-1", "input": ""})
     assert empty.status_code == 400 and empty.json()["error"]["param"] == "input"
 

@@ -72,3 +72,11 @@ def test_speech_format_support_is_explicit():
         audio.parse_speech({"input": "x", "response_format": "flac"}, BY_ID["@cf/myshell-ai/melotts"])
     speech = audio.parse_speech({"input": "x", "response_format": "wav", "voice": "luna"}, BY_ID["@cf/deepgram/aura-1"])
     assert speech.inputs == {"text": "x", "encoding": "linear16", "container": "wav", "speaker": "luna"}
+
+
+@pytest.mark.parametrize("fmt", [["mp3"], {"a": 1}, 3])
+def test_a_speech_format_that_is_not_a_string_is_a_400(fmt):
+    # Found by the schemathesis run: a list here used to raise TypeError (unhashable) -> 500.
+    with pytest.raises(ApiError) as raised:
+        audio.parse_speech({"input": "x", "response_format": fmt}, BY_ID["@cf/deepgram/aura-1"])
+    assert raised.value.status == 400 and raised.value.param == "response_format"

@@ -75,3 +75,16 @@ STORED = StoredObject("k", 3, '"abc"', 1_700_000_000.5, "image/png")
 ])
 def test_conditional_requests(headers, expected):
     assert not_modified(Headers(headers), STORED) is expected
+
+
+def test_size_choices_start_with_the_default_and_a_fixed_size_model_offers_one():
+    assert images.size_choices(FLUX) == ["1024x1024"]
+    sdxl = images.size_choices(SDXL)
+    assert sdxl[0] == images.default_size(SDXL) == "1024x1024" and len(sdxl) == len(set(sdxl)) > 3
+    lucid, dreamshaper = BY_ID["@cf/leonardo/lucid-origin"], BY_ID["@cf/lykon/dreamshaper-8-lcm"]
+    assert images.size_choices(lucid)[0] == "1120x1120" and images.size_choices(dreamshaper)[0] == "512x512"
+    # Every offered size passes the gateway's own `size` check.
+    for model in (SDXL, lucid, dreamshaper):
+        for size in images.size_choices(model):
+            inputs = images.from_images_api({"prompt": "x", "size": size}, model)[0].inputs
+            assert f"{inputs['width']}x{inputs['height']}" == size

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..catalog import MODELS, WORKERS_AI_TASK, LiveModel, Model
+from ..catalog import BY_ID, IMAGE_TO_IMAGE, MODELS, TEXT_TO_IMAGE, WORKERS_AI_TASK, LiveModel, Model
+from ..images import default_size, size_choices
 from ..errors import not_found
 from ..http import json_response
 from ..live_catalog import live_models
@@ -24,6 +25,9 @@ def model_object(model: Model, live: LiveModel | None = None) -> dict:
         "capabilities": sorted(model.capabilities),
         # What the live list's `require_workers_paid` says (the catalog's copy of it when the list is unavailable).
         "requires_paid_plan": live.paid if live else model.paid,
+        # Image models: the `size` values they take (one for a model with a fixed size), the default first.
+        **({"sizes": size_choices(model), "default_size": default_size(model)}
+           if model.task in (TEXT_TO_IMAGE, IMAGE_TO_IMAGE) else {}),
     }
 
 
