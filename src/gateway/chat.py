@@ -16,7 +16,7 @@ from typing import Any, AsyncIterable, AsyncIterator
 
 from .catalog import Model
 from .errors import QueuedError, UpstreamError, bad_request
-from .sse import DONE, SseParser, encode_event
+from .sse import DONE, MAX_RELAYED_BYTES, SseParser, encode_event
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
 # One SSE event must stay well inside OneAPI's 64 KiB line limit.
@@ -373,6 +373,7 @@ class ChatStreamRelay:
         self._usage_raw = None
         self._reported = None
         self._tool_calls: list = []
+        self._received = 0
 
     # --- the runtime's side -------------------------------------------------------------------
 
@@ -391,6 +392,9 @@ class ChatStreamRelay:
     def feed_events(self, data: bytes) -> list[str]:
         if self.closed or self.finished:
             return []
+        self._received += len(data)
+        if self._received > MAX_RELAYED_BYTES:
+            return self.fail_events(f"the stream passed {MAX_RELAYED_BYTES} bytes")
         out: list[str] = []
         try:
             for payload in self._parser.feed(data):

@@ -109,7 +109,11 @@ def vectors_from(result) -> list[list[float]]:
         raise UpstreamError("embeddings result has no `data` list")
     for vector in data:
         # The first value of each stands for the rest: checking every float would cost CPU per request.
-        if type(vector) is not list or not vector or type(vector[0]) not in (float, int):
+        # Vectors the runtime kept as JSON text (JsonText) are checked by their first character.
+        if isinstance(vector, JsonText):
+            if not vector.startswith("[") or vector.startswith("[]") or vector[1:2] in ("[", "{", '"'):
+                raise UpstreamError("embeddings result holds something that is not a vector")
+        elif type(vector) is not list or not vector or type(vector[0]) not in (float, int):
             raise UpstreamError("embeddings result holds something that is not a vector")
     return data
 

@@ -105,6 +105,7 @@ class Request:
         self.headers = headers
         self._body = body or _NoBody()
         self._bytes: bytes | None = None
+        self._text_value: str | None = None
         # Whether the client has closed the connection (the runtime's abort signal).
         self.client_gone = client_gone
         # Set per route by the app (limits.BODY_LIMITS).
@@ -146,14 +147,18 @@ class Request:
 
     async def _text(self, max_json_values: int | None = None) -> str:
         read_text = getattr(self._body, "read_text", None)
+        if self._text_value is not None:
+            return self._text_value  # a body is read once (an auth check may have read it already)
         if self._bytes is None and read_text is not None:
             # Decoded by the runtime: Python holds the text once, never the bytes beside it.
             declared = self.declared_length()
             if declared is not None and declared > self.max_body_bytes:
                 raise body_too_large(declared, self.max_body_bytes)
             if max_json_values is None:
-                return await read_text(self.max_body_bytes)
-            return await read_text(self.max_body_bytes, max_json_values)
+                self._text_value = await read_text(self.max_body_bytes)
+            else:
+                self._text_value = await read_text(self.max_body_bytes, max_json_values)
+            return self._text_value
         try:
             return (await self.bytes()).decode("utf-8")
         except UnicodeDecodeError:

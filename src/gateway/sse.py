@@ -12,6 +12,8 @@ DONE = "[DONE]"
 # A line (one `data:` field) longer than this ends the stream: a chat chunk is a few hundred bytes,
 # and without a bound a 20 MB line without a newline took 16 s of CPU to scan.
 MAX_LINE_BYTES = 1024 * 1024
+# Bytes of one streamed answer relayed through the gateway: a long chat answer is a few hundred KB.
+MAX_RELAYED_BYTES = 8 * 1024 * 1024
 
 
 class SseParser:

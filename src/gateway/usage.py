@@ -125,7 +125,12 @@ def charge(ctx: Context, model: str, inputs: dict, result) -> None:
         return
     use = ctx.meter.use(model)
     use.ai_calls += 1
-    use.neurons += pricing.estimate(model, inputs, result)
+    try:
+        use.neurons += pricing.estimate(model, inputs, result)
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+        # An answer of a shape no model sends is the endpoint's to refuse (502); the call still
+        # counts, priced from its inputs alone.
+        use.neurons += pricing.estimate(model, inputs, {})
 
 
 def cache_hit(ctx: Context, model: str, saved_neurons: float) -> None:

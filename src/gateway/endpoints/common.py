@@ -10,6 +10,7 @@ from ..catalog import Resolved, needs_live_list, resolve
 from ..live_catalog import live_models
 from ..errors import ApiError, UpstreamError, from_upstream
 from ..platform import Context
+from ..sse import MAX_RELAYED_BYTES
 
 
 def model_headers(resolved: Resolved) -> dict[str, str]:
@@ -51,10 +52,6 @@ async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: st
         raise from_upstream(error, model_id, time.time()) from None
     usage.charge(ctx, model_id, inputs, result)
     return result
-
-
-# Bytes of one streamed answer relayed through Python: a long chat answer is a few hundred KB.
-MAX_RELAYED_BYTES = 8 * 1024 * 1024
 
 
 async def idle_timeout(chunks, seconds: float, max_bytes: int = MAX_RELAYED_BYTES):
