@@ -44,6 +44,12 @@ class Form:
         return values[0] if values else None
 
 
+# Bodies up to this size keep their text for a second read (DeepL's `auth_key` is read from the
+# body before the handler reads it; translation bodies are at most 1 MiB). Larger ones are not
+# kept: holding a 14 MB image request's text beside its parsed form raised the heap by ~28 MiB.
+_KEPT_TEXT_CHARS = 1024 * 1024
+
+
 class BodySource(Protocol):
     async def read_bytes(self, max_bytes: int) -> bytes:
         """The whole body, read as a stream and abandoned (ApiError 413) once it passes `max_bytes`."""
@@ -148,17 +154,19 @@ class Request:
     async def _text(self, max_json_values: int | None = None) -> str:
         read_text = getattr(self._body, "read_text", None)
         if self._text_value is not None:
-            return self._text_value  # a body is read once (an auth check may have read it already)
+            return self._text_value  # the runtime reads a body once (DeepL's auth reads `auth_key` first)
         if self._bytes is None and read_text is not None:
             # Decoded by the runtime: Python holds the text once, never the bytes beside it.
             declared = self.declared_length()
             if declared is not None and declared > self.max_body_bytes:
                 raise body_too_large(declared, self.max_body_bytes)
             if max_json_values is None:
-                self._text_value = await read_text(self.max_body_bytes)
+                text = await read_text(self.max_body_bytes)
             else:
-                self._text_value = await read_text(self.max_body_bytes, max_json_values)
-            return self._text_value
+                text = await read_text(self.max_body_bytes, max_json_values)
+            if len(text) <= _KEPT_TEXT_CHARS:
+                self._text_value = text
+            return text
         try:
             return (await self.bytes()).decode("utf-8")
         except UnicodeDecodeError:
