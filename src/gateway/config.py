@@ -25,12 +25,17 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _seconds(value: str | None, default: float) -> float:
+def _parsed(value: str | None, default, convert, accept):
+    """`value` converted, or `default` when it is unset, malformed or outside what `accept` allows."""
     try:
-        seconds = float(value) if value and value.strip() else default
+        number = convert(value) if value and value.strip() else default
     except ValueError:
         return default
-    return seconds if 0 < seconds <= 900 else default
+    return number if accept(number) else default
+
+
+def _seconds(value: str | None, default: float) -> float:
+    return _parsed(value, default, float, lambda seconds: 0 < seconds <= 900)
 
 
 def _count(value: str | None, default: int) -> int:
@@ -39,19 +44,11 @@ def _count(value: str | None, default: int) -> int:
 
 
 def _cache_seconds(value: str | None, default: float) -> float:
-    try:
-        seconds = float(value) if value and value.strip() else default
-    except ValueError:
-        return default
-    return seconds if 0 <= seconds <= 86400 else default
+    return _parsed(value, default, float, lambda seconds: 0 <= seconds <= 86400)
 
 
 def _bounded_count(value: str | None, default: int) -> int:
-    try:
-        count = int(value) if value and value.strip() else default
-    except ValueError:
-        return default
-    return count if 1 <= count <= 100_000 else default
+    return _parsed(value, default, int, lambda count: 1 <= count <= 100_000)
 
 
 def parse_aliases(value: str | None) -> dict[str, str]:
