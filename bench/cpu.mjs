@@ -22,10 +22,10 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { Miniflare } from "../scripts/local/runtimes.mjs";
+import { applyMigrations, localConfig, useRuntime } from "../scripts/local/serve.mjs";
+import { BENCH, ROOT, aiBindingModule, cpuSeconds, jsonBody, median, now, round as roundTo, send, workerdPids } from "./common.mjs";
 
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(BENCH, "..");
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const QUICK = argv.includes("--quick");
@@ -35,62 +35,14 @@ const STREAMS = Number(option("--streams", QUICK ? 5 : 15));
 const BASELINE = option("--baseline", null);
 const KEY = "sk-bench";
 const HOST = "127.0.0.1";
-const now = () => performance.now();
 const log = (...a) => console.error(...a);
 
-// The production runtime needs issue 13's scripts/local/runtimes.mjs (it patches Miniflare before
-// it loads); without it only the legacy runtime can run.
-const runtimesFile = path.join(ROOT, "scripts/local/runtimes.mjs");
-const runtimes = fs.existsSync(runtimesFile) ? await import(runtimesFile) : null;
-if (RUNTIME !== "legacy" && !runtimes) throw new Error(`--runtime ${RUNTIME} needs scripts/local/runtimes.mjs (issue 13)`);
-const { Miniflare } = runtimes ?? (await import("miniflare-legacy"));
-const serve = await import(path.join(ROOT, "scripts/local/serve.mjs"));
-if (serve.useRuntime) serve.useRuntime(RUNTIME);
+useRuntime(RUNTIME);
 
-// --- process CPU --------------------------------------------------------------------------------
-
-function workerdPids() {
-  const pids = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && stat.includes("(workerd")) pids.push(Number(entry));
-    } catch {}
-  }
-  return pids;
-}
-
-function cpuSeconds(pid) {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const rest = fields.slice(fields.lastIndexOf(")") + 2).split(" ");
-  return (Number(rest[11]) + Number(rest[12])) / 100; // clock ticks of 1/100 s
-}
-
-// --- HTTP ------------------------------------------------------------------------------------------
-
-function send(agent, url, { method = "POST", headers = {}, body = null } = {}) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = http.request({ agent, host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: body ? { "content-length": body.length, ...headers } : headers }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-const jsonBody = (data) => Buffer.from(JSON.stringify(data));
 const AUTH = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
-const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))];
-const median = (values) => percentile(values, 50);
-const round = (x, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+const round = (x, digits = 3) => roundTo(x, digits);
 
-const KINDS = BASELINE ? ["js", "base", "py"] : ["js", "py"];
+const KINDS = BASELINE ? ["js", "base", "py", "usage"] : ["js", "py", "usage"];
 const LEGACY_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
 const OPENAI_MODEL = "@cf/openai/gpt-oss-20b";
 
@@ -173,28 +125,21 @@ async function streamCpu(base, model, tokens, extra, expectRelay, pid, count) {
 
 // --- the instance ----------------------------------------------------------------------------------
 
-function aiBindingModule() {
-  const emulator = fs.readFileSync(path.join(ROOT, "scripts/local/ai-emulator.mjs"), "utf8");
-  const marker = "export default function (env) {";
-  const wrapper = fs.readFileSync(path.join(BENCH, "ai-binding.mjs"), "utf8");
-  return {
-    name: "bench-ai",
-    modulesRoot: BENCH,
-    modules: [{ type: "ESModule", path: path.join(BENCH, "ai-binding.generated.mjs"), contents: emulator.replace(marker, "const emulatorBinding = function (env) {") + "\n" + wrapper }],
-  };
-}
-
 async function startInstance() {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gateway-cpu-"));
   const env = { API_KEYS: KEY, TRANSLATE_PASSWORD: KEY, LOCAL_STATE_DIR: stateDir, PORT: "0", HOST };
-  const base = serve.useRuntime ? serve.localConfig(env, RUNTIME) : serve.localConfig(env);
+  const base = localConfig(env, RUNTIME);
   const gateway = base.workers[0];
   const direct = [{ host: HOST, port: 0 }];
   const ai = { AI: { scriptName: "bench-ai" } };
   const jsFile = path.join(BENCH, "js-worker.mjs");
   const emptyFile = path.join(BENCH, "profile/empty.py");
+  // "usage": the gateway as wrangler.toml deploys it, recording usage in D1 (a deferred write per
+  // answer); "py": the same gateway with accounting off, the like-for-like with the JS worker.
+  const usage = { ...gateway, wrappedBindings: { ...gateway.wrappedBindings, ...ai }, unsafeDirectSockets: direct };
   const workers = [
-    { ...gateway, wrappedBindings: { ...gateway.wrappedBindings, ...ai }, unsafeDirectSockets: direct },
+    usage,
+    { ...usage, name: "bench-py", d1Databases: {} },
     {
       name: "bench-js", modulesRoot: BENCH, modules: [{ type: "ESModule", path: jsFile, contents: fs.readFileSync(jsFile, "utf8") }],
       compatibilityDate: gateway.compatibilityDate, bindings: { API_KEYS: KEY, TRANSLATE_PASSWORD: KEY }, r2Buckets: { IMAGES: "bench-js-images" },
@@ -227,7 +172,7 @@ async function startInstance() {
     const main = path.join(srcDir, path.relative(gateway.modulesRoot, gateway.modules[0].path));
     files.sort((a, b) => (a === main ? -1 : b === main ? 1 : 0));
     workers.push({
-      ...workers[0], name: "bench-py-baseline", modulesRoot: srcDir,
+      ...workers[1], name: "bench-py-baseline", modulesRoot: srcDir,
       modules: [...files.map((f) => ({ type: "PythonModule", path: f, contents: fs.readFileSync(f, "utf8") })), ...gateway.modules.filter((m) => m.path.includes("python_modules")).map((m) => ({ ...m, path: path.join(srcDir, path.relative(gateway.modulesRoot, m.path)) }))],
     });
   }
@@ -235,8 +180,10 @@ async function startInstance() {
   const before = new Set(workerdPids());
   const mf = new Miniflare({ ...base, workers });
   await mf.ready;
+  await applyMigrations(mf, { workers });
   const urls = {
-    py: (await mf.unsafeGetDirectURL(gateway.name)).href,
+    usage: (await mf.unsafeGetDirectURL(gateway.name)).href,
+    py: (await mf.unsafeGetDirectURL("bench-py")).href,
     js: (await mf.unsafeGetDirectURL("bench-js")).href,
     empty: (await mf.unsafeGetDirectURL("bench-py-empty")).href,
   };
@@ -253,11 +200,11 @@ function tables(r) {
   lines.push(`### CPU per request, non-streamed (${r.runtime} runtime; concurrency 1, ${SECONDS} s per step, median of ${r.rounds} rounds)`, "");
   const b = BASELINE ? " Python before p50 ms |" : "";
   const bc = BASELINE ? " Python before CPU ms/req |" : "";
-  lines.push(`| endpoint | JS p50 ms |${b} Python p50 ms | empty Python handler p50 ms | **Python ÷ empty** | JS CPU ms/req |${bc} Python CPU ms/req | empty handler CPU ms/req | Python CPU ÷ JS |`);
-  lines.push(`| --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- |`);
+  lines.push(`| endpoint | JS p50 ms |${b} Python p50 ms | empty Python handler p50 ms | **Python ÷ empty** | JS CPU ms/req |${bc} Python CPU ms/req | empty handler CPU ms/req | Python CPU ÷ JS | **Python CPU ÷ empty** | Python with usage accounting (D1) p50 ms / CPU ms/req |`);
+  lines.push(`| --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- | --- | --- |`);
   for (const [name, e] of Object.entries(r.endpoints)) {
     const bp = BASELINE ? ` ${e.base.p50_ms} |` : "", bcp = BASELINE ? ` ${e.base.cpu_ms_per_request} |` : "";
-    lines.push(`| ${ENDPOINTS[name].label} | ${e.js.p50_ms} |${bp} ${e.py.p50_ms} | ${r.empty.p50_ms} | **${ratio(e.py.p50_ms, r.empty.p50_ms)}** | ${e.js.cpu_ms_per_request} |${bcp} ${e.py.cpu_ms_per_request} | ${r.empty.cpu_ms_per_request} | ${ratio(e.py.cpu_ms_per_request, e.js.cpu_ms_per_request)} |`);
+    lines.push(`| ${ENDPOINTS[name].label} | ${e.js.p50_ms} |${bp} ${e.py.p50_ms} | ${r.empty.p50_ms} | **${ratio(e.py.p50_ms, r.empty.p50_ms)}** | ${e.js.cpu_ms_per_request} |${bcp} ${e.py.cpu_ms_per_request} | ${r.empty.cpu_ms_per_request} | ${ratio(e.py.cpu_ms_per_request, e.js.cpu_ms_per_request)} | **${ratio(e.py.cpu_ms_per_request, r.empty.cpu_ms_per_request)}** | ${e.usage.p50_ms} / ${e.usage.cpu_ms_per_request} |`);
   }
   lines.push("", `### CPU of streamed answers (${r.runtime} runtime; ${STREAMS} streams per size and variant, one at a time, median of ${r.rounds} rounds)`, "");
   lines.push("| variant | CPU of a 20-token stream ms | **CPU of a 500-token stream ms** | the same minus the floor ms | **CPU per chunk µs** | per chunk ÷ JS transform | per chunk minus the floor µs | wall time of a 500-token stream ms |");

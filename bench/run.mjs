@@ -18,10 +18,9 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
-import { inlineImport, localConfig } from "../scripts/local/serve.mjs";
+import { localConfig } from "../scripts/local/serve.mjs";
+import { BENCH, ROOT, aiBindingModule, cpuSeconds, jsonBody, median, now, percentile, round, send, workerdPids } from "./common.mjs";
 
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(BENCH, "..");
 // A WebSocket client for workerd's inspector: `ws`, which miniflare itself depends on.
 const WebSocket = createRequire(createRequire(import.meta.url).resolve("miniflare-legacy"))("ws");
 const argv = process.argv.slice(2);
@@ -39,31 +38,10 @@ const CONCURRENCY = [1, 8, 32];
 const KEY = "sk-bench";
 const HOST = "127.0.0.1";
 const CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
-const now = () => performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.error(...a);
 
 // --- the workerd process: CPU and memory from /proc -----------------------------------------------------------
-
-function workerdPids() {
-  const pids = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && stat.includes("(workerd)")) pids.push(Number(entry));
-    } catch {}
-  }
-  return pids;
-}
-
-function cpuSeconds(pid) {
-  // utime + stime of the whole process (all threads), in clock ticks of 1/100 s.
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function memory(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
@@ -78,34 +56,7 @@ function resetPeak(pid) {
 
 // --- HTTP client (node:http, keep-alive) --------------------------------------------------------------------------
 
-function send(agent, url, { method = "POST", headers = {}, body = null, onData = null } = {}) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const allHeaders = body ? { "content-length": body.length, ...headers } : headers;
-    const req = http.request({ agent, host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: allHeaders }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => {
-        if (onData) onData(c, now());
-        chunks.push(c);
-      });
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-const jsonBody = (data) => Buffer.from(JSON.stringify(data));
 const AUTH = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
-
-function percentile(values, p) {
-  if (!values.length) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-const median = (values) => percentile(values, 50);
-const round = (x, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
 
 // --- what each endpoint is asked --------------------------------------------------------------------------------
 
@@ -272,20 +223,6 @@ function startUpstream() {
 }
 
 // --- Miniflare configuration ----------------------------------------------------------------------------------------
-
-function aiBindingModule() {
-  // The emulator's own source, with its default export renamed, followed by bench/ai-binding.mjs.
-  // (Its contract validator and media generator are inlined where it imports them; without CONTRACTS it does not validate.)
-  const emulator = inlineImport(path.join(ROOT, "scripts/local/ai-emulator.mjs"));
-  const marker = "export default function (env) {";
-  if (!emulator.includes(marker)) throw new Error(`scripts/local/ai-emulator.mjs no longer has \`${marker}\``);
-  const wrapper = fs.readFileSync(path.join(BENCH, "ai-binding.mjs"), "utf8");
-  return {
-    name: "bench-ai",
-    modulesRoot: BENCH,
-    modules: [{ type: "ESModule", path: path.join(BENCH, "ai-binding.generated.mjs"), contents: emulator.replace(marker, "const emulatorBinding = function (env) {") + "\n" + wrapper }],
-  };
-}
 
 function pythonModule(file, asPath) {
   return { type: "PythonModule", path: asPath ?? file, contents: fs.readFileSync(file, "utf8") };

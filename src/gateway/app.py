@@ -92,7 +92,7 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
     # What the request spent is written even when it failed after its AI calls.
     await usage.finish(ctx)
     response.headers.update(cors_headers(request, settings))
-    if not all(limits.is_header_safe(value, 8192) for value in response.headers.values()):
+    if not limits.are_headers_safe(response.headers.values(), 8192):
         # The edge checks should have refused whatever led here; never let the runtime fail on it.
         print(f"unsafe response header on {request.method} {request.path}: {sorted(response.headers)}")
         response = render_error(request.path, internal_error())

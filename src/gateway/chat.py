@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import json.encoder as json_encoder
 import math
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterable, AsyncIterator
 
+from . import ids
 from .catalog import Model
 from .errors import QueuedError, UpstreamError, bad_request
 from .sse import DONE, MAX_RELAYED_BYTES, SseParser, encode_event
@@ -29,7 +29,7 @@ def estimate_tokens(text: str) -> int:
 
 
 def new_completion_id() -> str:
-    return "chatcmpl-" + secrets.token_hex(12)
+    return "chatcmpl-" + ids.hex_id(24)
 
 
 def _number(body: dict, name: str, low: float, high: float, *, integer: bool = False):
@@ -227,7 +227,7 @@ def _tool_calls_openai(raw_calls) -> list[dict]:
         arguments = function.get("arguments", {})
         calls.append(
             {
-                "id": call.get("id") or f"call_{secrets.token_hex(8)}",
+                "id": call.get("id") or f"call_{ids.hex_id(16)}",
                 "type": "function",
                 "function": {
                     "name": function.get("name", ""),
@@ -238,7 +238,7 @@ def _tool_calls_openai(raw_calls) -> list[dict]:
     return calls
 
 
-def _usage(raw, prompt: str, completion: str) -> tuple[dict, bool]:
+def _usage(raw, request: "ChatRequest", completion: str) -> tuple[dict, bool]:
     """The model's token counts when it gave them; otherwise an estimate, marked as one."""
     if isinstance(raw, dict) and isinstance(raw.get("prompt_tokens"), int) and isinstance(raw.get("completion_tokens"), int):
         usage = {
@@ -247,7 +247,7 @@ def _usage(raw, prompt: str, completion: str) -> tuple[dict, bool]:
             "total_tokens": raw.get("total_tokens") or raw["prompt_tokens"] + raw["completion_tokens"],
         }
         return usage, False
-    prompt_tokens, completion_tokens = estimate_tokens(prompt), estimate_tokens(completion)
+    prompt_tokens, completion_tokens = estimate_tokens(request.prompt_text()), estimate_tokens(completion)
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -302,7 +302,7 @@ def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
         content = json.dumps(content, ensure_ascii=False)
     tool_calls = _tool_calls_openai(raw_calls)
     content, stopped = cut_at_stop(content or "", request.stop)
-    usage, _ = _usage(result.get("usage"), request.prompt_text(), content)
+    usage, _ = _usage(result.get("usage"), request, content)
     message_out: dict[str, Any] = {"role": "assistant", "content": None if tool_calls and not content else content}
     if reasoning:
         message_out["reasoning_content"] = reasoning
@@ -425,7 +425,7 @@ class ChatStreamRelay:
         if tail:
             self._produced.append(tail)
             out.append(self._chunk({"content": tail}))
-        usage, _ = _usage(self._usage_raw, self.request.prompt_text(), "".join(self._produced))
+        usage, _ = _usage(self._usage_raw, self.request, "".join(self._produced))
         if not self._finish_sent:
             out.append(self._chunk({}, _finish_reason(self.request, self._reported, self._tool_calls, usage, self._stop.stopped)))
         if self.request.include_usage:

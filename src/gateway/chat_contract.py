@@ -124,25 +124,52 @@ def _json_mode(response_format: dict, has_json_mode: bool, messages: list, notes
     return None
 
 
+@dataclass(frozen=True)
+class _MessagesShape:
+    """What a model's Messages schema says about messages, read once per model and isolate."""
+
+    props: dict
+    takes_parts: bool
+    takes_image_parts: bool
+    url_pattern: str | None
+    id_pattern: str | None
+
+
+_SHAPES: dict[str, _MessagesShape | None] = {}
+
+
+def _messages_shape(model_id: str) -> _MessagesShape | None:
+    if model_id in _SHAPES:
+        return _SHAPES[model_id]
+    shape = None
+    contract = contracts.contract_for(model_id)
+    variant = contract.variant("messages") if contract is not None else None
+    if variant is not None:
+        props = variant.get("properties") or {}
+        message_schema = resolve(resolve(props["messages"]).get("items") or {})
+        message_props = message_schema.get("properties") or {}
+        content_schema = resolve(message_props.get("content") or {"type": "string"})
+        part_schema = _part_schema(content_schema)
+        shape = _MessagesShape(
+            props=props,
+            takes_parts="array" in _schema_types(content_schema),
+            takes_image_parts=bool(part_schema and "image_url" in (part_schema.get("properties") or {})),
+            url_pattern=_image_url_pattern(part_schema),
+            id_pattern=resolve(message_props.get("tool_call_id") or {}).get("pattern"),
+        )
+    _SHAPES[model_id] = shape
+    return shape
+
+
 def adapt(model_id: str, inputs: dict, *, stream: bool) -> ChatPlan:
     """Rewrites `inputs` (built by ChatRequest.parse) in place to satisfy the model's contract."""
     plan = ChatPlan()
+    shape = _messages_shape(model_id)
+    if shape is None:
+        return plan
     contract = contracts.contract_for(model_id)
-    if contract is None:
-        return plan
-    variant = contract.variant("messages")
-    if variant is None:
-        return plan
-    props = variant.get("properties") or {}
-    message_schema = resolve(resolve(props["messages"]).get("items") or {})
-    message_props = message_schema.get("properties") or {}
-    content_schema = resolve(message_props.get("content") or {"type": "string"})
-    takes_parts = "array" in _schema_types(content_schema)
-    part_schema = _part_schema(content_schema)
-    takes_image_parts = bool(part_schema and "image_url" in (part_schema.get("properties") or {}))
-    url_pattern = _image_url_pattern(part_schema)
-    id_schema = resolve(message_props.get("tool_call_id") or {})
-    id_pattern = id_schema.get("pattern")
+    props, takes_parts, takes_image_parts = shape.props, shape.takes_parts, shape.takes_image_parts
+    url_pattern, id_pattern = shape.url_pattern, shape.id_pattern
 
     messages = inputs["messages"]
     image_urls: list[str] = []

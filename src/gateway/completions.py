@@ -9,9 +9,9 @@ models, so the answer is a reply to the prompt rather than a raw continuation.
 from __future__ import annotations
 
 import json
-import secrets
 from typing import AsyncIterable, AsyncIterator
 
+from . import ids
 from .errors import bad_request
 from .sse import DONE, encode_event
 
@@ -49,7 +49,7 @@ def chat_body(body: dict, prompt: str) -> dict:
 
 
 def new_id() -> str:
-    return "cmpl-" + secrets.token_hex(12)
+    return "cmpl-" + ids.hex_id(24)
 
 
 def text_completion(chat: dict, *, echo: str = "") -> dict:

@@ -66,6 +66,10 @@ class Contract:
     commit: str
     input: dict
     output: dict
+    # What requests keep asking of the schema, worked out once per isolate: the variant with a
+    # given property, and per (variant, property) the resolved schema and its types.
+    _variants: dict = field(default_factory=dict, repr=False, compare=False)
+    _rules: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def source(self) -> str:
@@ -73,10 +77,29 @@ class Contract:
 
     def variant(self, key: str) -> dict | None:
         """The input variant (an object schema) that has the property `key`, e.g. "messages"."""
-        for variant in variants(self.input):
-            if key in (variant.get("properties") or {}):
-                return variant
-        return None
+        try:
+            return self._variants[key]
+        except KeyError:
+            pass
+        found = next((v for v in variants(self.input) if key in (v.get("properties") or {})), None)
+        self._variants[key] = found
+        return found
+
+    def rules(self, variant_key: str) -> dict[str, tuple[dict, list[str]]] | None:
+        """Per input property of the variant with `variant_key`: its resolved schema and types."""
+        try:
+            return self._rules[variant_key]
+        except KeyError:
+            pass
+        variant = self.variant(variant_key)
+        rules = None
+        if variant is not None:
+            rules = {}
+            for key, schema in (variant.get("properties") or {}).items():
+                schema = resolve(schema)
+                rules[key] = (schema, _types(schema))
+        self._rules[variant_key] = rules
+        return rules
 
     def prop(self, key: str, variant_key: str | None = None) -> dict | None:
         variant = self.variant(variant_key or key)
@@ -87,11 +110,12 @@ class Contract:
 
     def max_items(self, key: str) -> int | None:
         """The `maxItems` of the array form of input `key` (embedding batches), if the contract sets one."""
-        schema = self.prop(key)
-        if schema is None:
-            return None
-        limits = [v["maxItems"] for v in variants(schema) if v.get("type") == "array" and "maxItems" in v]
-        return min(limits) if limits else None
+        cache_key = ("max_items", key)
+        if cache_key not in self._rules:
+            schema = self.prop(key)
+            limits = [v["maxItems"] for v in variants(schema) if v.get("type") == "array" and "maxItems" in v] if schema else []
+            self._rules[cache_key] = min(limits) if limits else None
+        return self._rules[cache_key]
 
     def output_content_type(self) -> str | None:
         """The media type of a binary (non-JSON) output, e.g. image/jpeg for phoenix."""
@@ -153,21 +177,20 @@ def fit(contract: Contract | None, inputs: dict, variant_key: str, *, names: dic
     if contract is None:
         return notes
     names = names or {}
-    variant = contract.variant(variant_key)
-    if variant is None:
+    rules = contract.rules(variant_key)
+    if rules is None:
         return notes
-    props = variant.get("properties") or {}
     for key in list(inputs):
         if key.startswith("__emulator") or key in keep:
             continue
-        if key not in props:
+        rule = rules.get(key)
+        if rule is None:
             del inputs[key]
             notes.dropped.append(names.get(key, key))
             continue
-        schema = resolve(props[key])
+        schema, types = rule
         value = inputs[key]
         param = names.get(key, key)
-        types = _types(schema)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and ("number" in types or "integer" in types):
             if "integer" in types and "number" not in types and not float(value).is_integer():
                 raise bad_request(f"`{param}` must be a whole number for {contract.model_id}.", param=param)

@@ -142,8 +142,16 @@ async def secret_id(request: Request, settings: Settings) -> str:
     secrets = _secrets(settings)
     for candidate in await _candidates(request):
         if key_matches(candidate, secrets):
-            return hashlib.sha256(candidate.encode("utf-8")).hexdigest()[:16]
+            name = _SECRET_IDS.get(candidate)
+            if name is None:
+                name = hashlib.sha256(candidate.encode("utf-8")).hexdigest()[:16]
+                if len(_SECRET_IDS) < 64:  # configured secrets only: it matched one
+                    _SECRET_IDS[candidate] = name
+            return name
     return "anonymous"
+
+
+_SECRET_IDS: dict[str, str] = {}
 
 
 # --- usage ----------------------------------------------------------------------------------------

@@ -10,17 +10,17 @@ nothing, so `previous_response_id` is refused and every response says `store: fa
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from typing import Any, AsyncIterable, AsyncIterator
 
+from . import ids
 from .errors import ApiError, bad_request
 
 _ROLES = ("user", "assistant", "system", "developer")
 
 
 def _id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(16)}"
+    return f"{prefix}_{ids.hex_id(32)}"
 
 
 # --- request --------------------------------------------------------------------------------------

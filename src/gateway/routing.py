@@ -55,6 +55,18 @@ class Match:
 class Router:
     def __init__(self, routes: list[Route]):
         self.routes = routes
+        # Paths without parameters, with and without the trailing slash, to the routes that fit
+        # them: a lookup instead of trying every pattern (unless a parameter route fits too).
+        self._static: dict[str, list[Route]] = {}
+        for route in routes:
+            if "{" not in route.pattern:
+                for path in (route.pattern, route.pattern.rstrip("/") + "/"):
+                    self._static.setdefault(path, [])
+                    if route not in self._static[path]:
+                        self._static[path].append(route)
+        for path in list(self._static):
+            if any("{" in r.pattern and r.match(path) is not None for r in routes):
+                del self._static[path]
 
     def routes_for(self, path: str) -> list[Route]:
         return [route for route in self.routes if route.match(path) is not None]
@@ -62,8 +74,9 @@ class Router:
     def resolve(self, method: str, path: str) -> Match:
         """The route for this method and path; 404 when no pattern fits, 405 (with Allow) when only the method is wrong."""
         allowed: list[str] = []
-        for route in self.routes:
-            params = route.match(path)
+        static = self._static.get(path)
+        for route in static if static is not None else self.routes:
+            params = {} if static is not None else route.match(path)
             if params is None:
                 continue
             if method in route.methods or (method == "HEAD" and "GET" in route.methods):

@@ -41,8 +41,20 @@ RECORD_SQL_TAIL = (
 )
 
 
+# Hashes of the keys this isolate has seen (configured keys: a request's key is hashed only once
+# it has authenticated), and the last day's date: each was recomputed on every request.
+_KEY_HASHES: dict[str, str] = {}
+_MAX_KEY_HASHES = 256
+_LAST_DAY: list = [None, ""]
+
+
 def key_hash(key: str) -> str:
-    return hashlib.sha256(("workers-ai-gateway usage\0" + key).encode("utf-8")).hexdigest()
+    hashed = _KEY_HASHES.get(key)
+    if hashed is None:
+        hashed = hashlib.sha256(("workers-ai-gateway usage\0" + key).encode("utf-8")).hexdigest()
+        if len(_KEY_HASHES) < _MAX_KEY_HASHES:
+            _KEY_HASHES[key] = hashed
+    return hashed
 
 
 def key_id(hashed: str) -> str:
@@ -50,7 +62,10 @@ def key_id(hashed: str) -> str:
 
 
 def utc_day(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d")
+    day = int(epoch // 86400)
+    if _LAST_DAY[0] != day:
+        _LAST_DAY[:] = [day, datetime.fromtimestamp(day * 86400, timezone.utc).strftime("%Y-%m-%d")]
+    return _LAST_DAY[1]
 
 
 def seconds_to_midnight(epoch: float) -> int:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 
-from .. import moderation
+from .. import ids, moderation
 from ..catalog import MODERATION
 from ..errors import UpstreamError, from_upstream
 from ..http import json_response
@@ -35,5 +34,5 @@ async def create_moderation(ctx: Context):
 
     results = await asyncio.gather(*(classify(text) for text in texts))
     headers = {**model_headers(resolved), "X-Moderation-Scores": "verdict-only"}
-    return json_response({"id": f"modr-{secrets.token_hex(12)}", "model": resolved.model.id, "results": list(results)},
+    return json_response({"id": f"modr-{ids.hex_id(24)}", "model": resolved.model.id, "results": list(results)},
                          headers=headers)

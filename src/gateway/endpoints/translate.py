@@ -8,10 +8,9 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 
-from .. import deepl, languages, translation_cache
+from .. import deepl, ids, languages, translation_cache
 from ..catalog import BY_ID, TRANSLATION, Resolved
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import json_response
@@ -107,7 +106,7 @@ async def deeplx(ctx: Context):
     return json_response(
         {
             "code": 200,
-            "id": secrets.randbelow(10**10),
+            "id": ids.below(10**10),
             "data": done.text,
             "alternatives": [],
             "source_lang": languages.to_deepl(done.source),
