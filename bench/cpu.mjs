@@ -72,7 +72,7 @@ const ENDPOINTS = {
 
 // Stream variants: [label, worker, model, extra body fields, expected X-Stream-Relay (Python only)].
 const STREAM_VARIANTS = [
-  ...(BASELINE ? [["Python before (baseline): read/write pump (older model's `response` events)", "base", LEGACY_MODEL, {}, null]] : []),
+  ...(BASELINE ? [["Python before (--baseline): transform (older model's `response` events)", "base", LEGACY_MODEL, {}, null]] : []),
   ["JS: transform (older model's `response` events)", "js", LEGACY_MODEL, {}, null],
   ["JS: pass-through (OpenAI-shaped model)", "js", OPENAI_MODEL, {}, null],
   ["Python: transform (older model's `response` events)", "py", LEGACY_MODEL, {}, "transform"],

@@ -715,11 +715,10 @@ def _relay_body(source: JsProxy, relay, idle_seconds: float) -> JsProxy:
         state["reads"] += 1
         try:
             raw = data.to_bytes()
-            text = relay.feed(raw)
+            out = relay.feed_bytes(raw)
             if relay.finished and not relay.closed:
-                text += relay.end()  # [DONE] or a stop string: nothing more is wanted
-            if text:
-                out = text.encode()
+                out += relay.end().encode()  # [DONE] or a stop string: nothing more is wanted
+            if out:
                 state["enqueue"](data if out == raw else to_js(out))
             if relay.closed:
                 close(controller, "", terminate=True)

@@ -119,3 +119,63 @@ def test_embeddings_json_text_is_what_json_response_writes():
     assert embeddings.response_json(as_text, texts, model, "float") == expected
     base64_expected = json_response(embeddings.response(vectors, texts, model, "base64")).body
     assert embeddings.response_json(as_text, texts, model, "base64") == base64_expected
+
+
+# --- feed_bytes: the runtime's per-read entry, with its fast path for plain `response` events ---------
+
+def plain_event(text: str, **extra) -> bytes:
+    return ("data: " + json.dumps({"response": text, **extra}, ensure_ascii=False, separators=(",", ":")) + "\n\n").encode()
+
+
+PLAIN_READS = [
+    plain_event("Hello"),
+    plain_event(" wörld"),
+    plain_event(' "quoted" \\ tab\t'),
+    plain_event(" é😀\u2028"),
+    plain_event(" padded", p="abcdefgh"),
+    plain_event(" two") + plain_event(" in one read"),
+    plain_event(""),  # empty text: no chunk
+    b'data: {"response":"","usage":' + json.dumps(USAGE).encode() + b"}\n\ndata: [DONE]\n\n",
+]
+
+
+def both_ways(request, reads):
+    slow, fast = ChatStreamRelay(request, created=1), ChatStreamRelay(request, created=1)
+    fast.completion_id = slow.completion_id
+    slow_out = "".join(slow.feed(r) for r in reads) + slow.end()
+    fast_out = b"".join(fast.feed_bytes(r) for r in reads) + fast.end().encode()
+    return slow_out, fast_out.decode(), fast
+
+
+def test_feed_bytes_sends_what_feed_sends_and_takes_the_fast_path_for_plain_reads():
+    slow, fast, relay = both_ways(parse({}, LLAMA), PLAIN_READS)
+    assert payloads(fast) == payloads(slow)
+    assert fast == slow  # the models' JSON strings are written the way the gateway writes them
+    contents = [p["choices"][0]["delta"].get("content") for p in payloads(fast) if isinstance(p, dict) and p.get("choices")]
+    assert "".join(c for c in contents if c) == 'Hello wörld "quoted" \\ tab\t é😀\u2028 padded two in one read'
+    assert len(relay._plain_reads) == 5  # every plain read after the first event (which also sends the role chunk)
+
+
+def test_feed_bytes_estimates_usage_from_fast_path_text_when_the_model_reports_none():
+    reads = [plain_event("abcd"), plain_event("efgh"), plain_event("ijklmnop"), b"data: [DONE]\n\n"]
+    slow, fast, relay = both_ways(parse({"stream_options": {"include_usage": True}}, LLAMA), reads)
+    assert relay._plain_reads
+    assert payloads(fast)[-2]["usage"] == payloads(slow)[-2]["usage"]
+    assert payloads(fast)[-2]["usage"]["completion_tokens"] == 4 and payloads(fast)[-2]["usage"]["estimated"] is True
+
+
+@pytest.mark.parametrize("body", [{"stop": ["wör"]}, {}])
+def test_feed_bytes_leaves_stop_strings_split_events_and_other_events_to_the_general_path(body):
+    data = b"".join(PLAIN_READS)
+    cuts = [3, 20, 21, 40, 77, 78, 100]
+    relay = ChatStreamRelay(parse(body, LLAMA), created=1)
+    out, last = [], 0
+    for cut in [*cuts, len(data)]:
+        out.append(relay.feed_bytes(data[last:cut]))
+        last = cut
+    fast = (b"".join(out) + relay.end().encode()).decode()
+    slow = relay_all(parse(body, LLAMA), data, cuts)
+    strip = lambda ps: [{k: v for k, v in p.items() if k != "id"} if isinstance(p, dict) else p for p in ps]
+    assert strip(payloads(fast)) == strip(payloads(slow))
+    if body.get("stop"):
+        assert relay._plain_reads == [] and "wör" not in fast
