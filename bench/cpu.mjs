@@ -276,7 +276,7 @@ async function main() {
       const file = path.join(BENCH, "RESULTS.md");
       const begin = `<!-- cpu:${RUNTIME}:begin -->`, end = `<!-- cpu:${RUNTIME}:end -->`;
       const section = [begin, "", `Made with \`${result.command}\` on ${result.date.slice(0, 16).replace("T", " ")} UTC (${result.machine.cpus} × ${result.machine.cpu_model}, ` +
-        `load average ${result.machine.load_average.join(" / ")} at the end: the machine was shared).`, "", table, "", end].join("\n");
+        `load average ${result.machine.load_average.join(" / ")} at the end).`, "", table, "", end].join("\n");
       let md = fs.readFileSync(file, "utf8");
       md = md.includes(begin) ? md.slice(0, md.indexOf(begin)) + section + md.slice(md.indexOf(end) + end.length) : md.trimEnd() + "\n\n" + section + "\n";
       fs.writeFileSync(file, md);
