@@ -12,7 +12,7 @@ import json.encoder as json_encoder
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterable, AsyncIterator
+from typing import Any, AsyncIterable, AsyncIterator, Callable
 
 from . import ids
 from .catalog import Model
@@ -239,8 +239,9 @@ def _tool_calls_openai(raw_calls) -> list[dict]:
     return calls
 
 
-def _usage(raw, request: "ChatRequest", completion: str) -> tuple[dict, bool]:
-    """The model's token counts when it gave them; otherwise an estimate, marked as one."""
+def _usage(raw, request: "ChatRequest", completion: Callable[[], str]) -> tuple[dict, bool]:
+    """The model's token counts when it gave them; otherwise an estimate, marked as one (the
+    prompt's and the answer's text are only made for an estimate)."""
     if isinstance(raw, dict) and isinstance(raw.get("prompt_tokens"), int) and isinstance(raw.get("completion_tokens"), int):
         usage = {
             "prompt_tokens": raw["prompt_tokens"],
@@ -248,7 +249,7 @@ def _usage(raw, request: "ChatRequest", completion: str) -> tuple[dict, bool]:
             "total_tokens": raw.get("total_tokens") or raw["prompt_tokens"] + raw["completion_tokens"],
         }
         return usage, False
-    prompt_tokens, completion_tokens = estimate_tokens(request.prompt_text()), estimate_tokens(completion)
+    prompt_tokens, completion_tokens = estimate_tokens(request.prompt_text()), estimate_tokens(completion())
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -303,7 +304,7 @@ def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
         content = json.dumps(content, ensure_ascii=False)
     tool_calls = _tool_calls_openai(raw_calls)
     content, stopped = cut_at_stop(content or "", request.stop)
-    usage, _ = _usage(result.get("usage"), request, content)
+    usage, _ = _usage(result.get("usage"), request, lambda: content)
     message_out: dict[str, Any] = {"role": "assistant", "content": None if tool_calls and not content else content}
     if reasoning:
         message_out["reasoning_content"] = reasoning
@@ -398,8 +399,8 @@ class ChatStreamRelay:
     def feed_bytes(self, data: bytes) -> bytes:
         """`feed` for the runtime's pipe, bytes in and out. A read made only of an older model's
         plain text events (`data: {"response":"..."}`) is re-framed by one regex substitution
-        that keeps each JSON string as the model wrote it: on Workers this is the whole Python
-        work per streamed chunk, where parsing and re-encoding each event cost several times more."""
+        that keeps each JSON string as the model wrote it: half the Python work of parsing and
+        re-encoding each event (Pyodide 314: 5.8 → 2.9 µs per event, 3.7 with the C scanner alone)."""
         if (self._plain_template is not None and not self.finished and not self.closed and len(data) <= _PLAIN_READ_MAX
                 and self._received + len(data) <= MAX_RELAYED_BYTES and self._parser.idle() and _PLAIN_READ.fullmatch(data)):
             self._received += len(data)
@@ -451,7 +452,7 @@ class ChatStreamRelay:
         if tail:
             self._produced.append(tail)
             out.append(self._chunk({"content": tail}))
-        usage, _ = _usage(self._usage_raw, self.request, "".join(self._produced) + self._plain_text())
+        usage, _ = _usage(self._usage_raw, self.request, lambda: "".join(self._produced) + self._plain_text())
         if not self._finish_sent:
             out.append(self._chunk({}, _finish_reason(self.request, self._reported, self._tool_calls, usage, self._stop.stopped)))
         if self.request.include_usage:
