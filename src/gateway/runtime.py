@@ -679,8 +679,9 @@ def _relay_body(source: JsProxy, relay, idle_seconds: float) -> JsProxy:
     source's own Uint8Array (no conversion back). The idle timeout is one watchdog timer per
     stream that counts reads: a chunk costs no clock read and no timer, only `reads += 1`.
     (Measured and not kept: TextDecoderStream/TextEncoderStream around the transform, so text
-    crosses as str arguments, costs more per chunk than to_bytes + to_js; and
-    TextEncoder.encode costs the same as to_js.)"""
+    crosses as str arguments, costs more per chunk than to_bytes + to_js on both runtimes
+    (production: 184 against 139 µs per chunk in one run); and TextEncoder.encode costs the
+    same as to_js.)"""
     state = {"enqueue": None, "controller": None, "reads": 0, "seen": 0, "quiet": 0, "timer": None, "done": False}
     proxies: list = []
 
