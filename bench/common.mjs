@@ -56,6 +56,47 @@ export function send(agent, url, { method = "POST", headers = {}, body = null, o
 
 export const jsonBody = (data) => Buffer.from(JSON.stringify(data));
 
+// --- what the benchmarks ask -------------------------------------------------------------------------
+
+export const CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
+export const CHAT_REQUEST = {
+  model: CHAT_MODEL,
+  messages: [
+    { role: "system", content: "You are a concise assistant." },
+    { role: "user", content: "Tell me about the sea in twenty words" },
+  ],
+  max_tokens: 64,
+  temperature: 0.7,
+};
+
+/** The non-streamed requests both benchmarks time, for a gateway (and JS worker) keyed `key`. */
+export function endpoints(key) {
+  const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  return {
+    chat: {
+      label: "chat non-stream",
+      path: "/v1/chat/completions",
+      headers: auth,
+      body: jsonBody(CHAT_REQUEST),
+      check: (r) => r.status === 200 && typeof JSON.parse(r.body).choices?.[0]?.message?.content === "string",
+    },
+    translate: {
+      label: "DeepLX translate",
+      path: `/translate?password=${key}`,
+      headers: { "content-type": "application/json" },
+      body: jsonBody({ text: "Guten Morgen, wie geht es dir heute?", source_lang: "DE", target_lang: "EN" }),
+      check: (r) => r.status === 200 && JSON.parse(r.body).code === 200,
+    },
+    embeddings: {
+      label: "embeddings (2 x 1024)",
+      path: "/v1/embeddings",
+      headers: auth,
+      body: jsonBody({ model: "@cf/baai/bge-m3", input: ["hello world", "the quick brown fox jumps over the lazy dog"] }),
+      check: (r) => r.status === 200 && JSON.parse(r.body).data?.length === 2,
+    },
+  };
+}
+
 // --- statistics ------------------------------------------------------------------------------------
 
 export function percentile(values, p) {

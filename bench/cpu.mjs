@@ -24,7 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { Miniflare } from "../scripts/local/runtimes.mjs";
 import { applyMigrations, localConfig, useRuntime } from "../scripts/local/serve.mjs";
-import { BENCH, ROOT, aiBindingModule, cpuSeconds, jsonBody, median, now, round as roundTo, send, workerdPids } from "./common.mjs";
+import { BENCH, CHAT_MODEL, ROOT, aiBindingModule, endpoints, cpuSeconds, jsonBody, median, now, round as roundTo, send, workerdPids } from "./common.mjs";
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -43,32 +43,10 @@ const AUTH = { authorization: `Bearer ${KEY}`, "content-type": "application/json
 const round = (x, digits = 3) => roundTo(x, digits);
 
 const KINDS = BASELINE ? ["js", "base", "py", "usage"] : ["js", "py", "usage"];
-const LEGACY_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
+const LEGACY_MODEL = CHAT_MODEL;
 const OPENAI_MODEL = "@cf/openai/gpt-oss-20b";
 
-const ENDPOINTS = {
-  chat: {
-    label: "chat non-stream",
-    path: "/v1/chat/completions",
-    headers: AUTH,
-    body: jsonBody({ model: LEGACY_MODEL, messages: [{ role: "system", content: "You are a concise assistant." }, { role: "user", content: "Tell me about the sea in twenty words" }], max_tokens: 64, temperature: 0.7 }),
-    check: (r) => r.status === 200 && typeof JSON.parse(r.body).choices?.[0]?.message?.content === "string",
-  },
-  translate: {
-    label: "DeepLX translate",
-    path: `/translate?password=${KEY}`,
-    headers: { "content-type": "application/json" },
-    body: jsonBody({ text: "Guten Morgen, wie geht es dir heute?", source_lang: "DE", target_lang: "EN" }),
-    check: (r) => r.status === 200 && JSON.parse(r.body).code === 200,
-  },
-  embeddings: {
-    label: "embeddings (2 x 1024)",
-    path: "/v1/embeddings",
-    headers: AUTH,
-    body: jsonBody({ model: "@cf/baai/bge-m3", input: ["hello world", "the quick brown fox jumps over the lazy dog"] }),
-    check: (r) => r.status === 200 && JSON.parse(r.body).data?.length === 2,
-  },
-};
+const ENDPOINTS = endpoints(KEY);
 
 // Stream variants: [label, worker, model, extra body fields, expected X-Stream-Relay (Python only)].
 const STREAM_VARIANTS = [

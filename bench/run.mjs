@@ -19,7 +19,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 import { localConfig } from "../scripts/local/serve.mjs";
-import { BENCH, ROOT, aiBindingModule, cpuSeconds, jsonBody, median, now, percentile, round, send, workerdPids } from "./common.mjs";
+import { BENCH, CHAT_MODEL, CHAT_REQUEST, ROOT, aiBindingModule, endpoints, cpuSeconds, jsonBody, median, now, percentile, round, send, workerdPids } from "./common.mjs";
 
 // A WebSocket client for workerd's inspector: `ws`, which miniflare itself depends on.
 const WebSocket = createRequire(createRequire(import.meta.url).resolve("miniflare-legacy"))("ws");
@@ -37,7 +37,6 @@ const WARMUP_SECONDS = QUICK ? 0.3 : 1;
 const CONCURRENCY = [1, 8, 32];
 const KEY = "sk-bench";
 const HOST = "127.0.0.1";
-const CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.error(...a);
 
@@ -60,45 +59,19 @@ const AUTH = { authorization: `Bearer ${KEY}`, "content-type": "application/json
 
 // --- what each endpoint is asked --------------------------------------------------------------------------------
 
-const chatRequest = {
-  model: CHAT_MODEL,
-  messages: [
-    { role: "system", content: "You are a concise assistant." },
-    { role: "user", content: "Tell me about the sea in twenty words" },
-  ],
-  max_tokens: 64,
-  temperature: 0.7,
-};
-
+// The same requests as bench/cpu.mjs, and a short stream, in this order in the tables.
+const { chat, translate, embeddings } = endpoints(KEY);
 const ENDPOINTS = {
-  chat: {
-    label: "chat non-stream",
-    path: "/v1/chat/completions",
-    headers: AUTH,
-    body: jsonBody(chatRequest),
-    check: (r) => r.status === 200 && typeof JSON.parse(r.body).choices?.[0]?.message?.content === "string",
-  },
+  chat,
   stream: {
     label: "chat stream (16 events)",
     path: "/v1/chat/completions",
     headers: AUTH,
-    body: jsonBody({ ...chatRequest, stream: true }),
+    body: jsonBody({ ...CHAT_REQUEST, stream: true }),
     check: (r) => r.status === 200 && r.body.toString().endsWith("data: [DONE]\n\n"),
   },
-  embeddings: {
-    label: "embeddings (2 x 1024)",
-    path: "/v1/embeddings",
-    headers: AUTH,
-    body: jsonBody({ model: "@cf/baai/bge-m3", input: ["hello world", "the quick brown fox jumps over the lazy dog"] }),
-    check: (r) => r.status === 200 && JSON.parse(r.body).data?.length === 2,
-  },
-  translate: {
-    label: "DeepLX translate",
-    path: `/translate?password=${KEY}`,
-    headers: { "content-type": "application/json" },
-    body: jsonBody({ text: "Guten Morgen, wie geht es dir heute?", source_lang: "DE", target_lang: "EN" }),
-    check: (r) => r.status === 200 && JSON.parse(r.body).code === 200,
-  },
+  embeddings,
+  translate,
 };
 
 async function load(base, endpoint, concurrency, seconds, pid) {

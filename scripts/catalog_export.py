@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from gateway import catalog  # noqa: E402
+from generated import write_or_check  # noqa: E402  (scripts/ is on the path as the script's folder)
 
 TARGET = ROOT / "scripts" / "local" / "model-catalog.json"
 _PROPERTY_OF_CAPABILITY = {"tools": "function_calling", "vision": "vision", "reasoning": "reasoning", "lora": "lora"}
@@ -47,15 +48,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run python3 scripts/catalog_export.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
+    return write_or_check(TARGET, render(), argv, "python3 scripts/catalog_export.py")
 
 
 if __name__ == "__main__":

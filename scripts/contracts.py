@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from generated import write_or_check  # scripts/ is on the path as the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src/gateway/model_contracts.json"
 TARGET = ROOT / "src/gateway/contract_data.py"
@@ -42,14 +44,7 @@ def render(doc: dict) -> str:
 
 def main(argv: list[str]) -> int:
     text = render(json.loads(SOURCE.read_text(encoding="utf-8")))
-    if "--check" in argv:
-        if TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run python3 scripts/contracts.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
+    return write_or_check(TARGET, text, argv, "python3 scripts/contracts.py")
 
 
 if __name__ == "__main__":
