@@ -83,15 +83,6 @@ async def bounded_map(fn: Callable[[T], Awaitable[R]], items: Iterable[T], limit
     failure ends the run without starting more work.
     """
     items = list(items)
-    if len(items) == 1 or limit == 1:
-        # Nothing runs beside anything else: awaited in place, without tasks (a task costs two
-        # trips through the event loop).
-        results_in_order = []
-        for item in items:
-            if stop is not None and stop():
-                raise ClientGone()
-            results_in_order.append(await fn(item))
-        return results_in_order
     results: list = [None] * len(items)
     queue = iter(enumerate(items))
 
@@ -101,6 +92,11 @@ async def bounded_map(fn: Callable[[T], Awaitable[R]], items: Iterable[T], limit
                 raise ClientGone()
             results[index] = await fn(item)
 
+    if len(items) <= 1 or limit == 1:
+        # Nothing would run beside anything else: one worker awaited in place, no tasks (a task
+        # costs two trips through the event loop).
+        await worker()
+        return results
     workers = [asyncio.ensure_future(worker()) for _ in range(min(limit, len(items)))]
     try:
         await asyncio.gather(*workers)

@@ -343,7 +343,7 @@ _scan_json = json.JSONDecoder().scan_once
 # (maybe with Workers AI's `p` padding): feed_bytes re-frames it with one substitution. The string
 # is non-empty, without control characters; reads are capped so no string passes MAX_DELTA_CHARS.
 _PLAIN_EVENT = re.compile(rb'data: \{"response":("(?:[^"\\\x00-\x1f]|\\[^\x00-\x1f])+")(?:,"p":"[^"\\\x00-\x1f]*")?\}\n\n')
-_PLAIN_READ = re.compile(rb'(?:data: \{"response":"(?:[^"\\\x00-\x1f]|\\[^\x00-\x1f])+"(?:,"p":"[^"\\\x00-\x1f]*")?\}\n\n)+')
+_PLAIN_READ = re.compile(b"(?:" + _PLAIN_EVENT.pattern + b")+")
 _PLAIN_READ_MAX = 8192
 # The keys of an older model's plain text event (`p` is Workers AI's padding).
 _PLAIN_TEXT_KEYS = frozenset(("response", "p"))

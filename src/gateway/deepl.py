@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from typing import Protocol
 from urllib.parse import parse_qs
 
-from . import languages, markup
+from . import languages, markup, usage
 from .auth import key_matches, presented_translate_secrets
 from .config import Settings
 from .errors import ApiError, bad_request
@@ -142,16 +143,13 @@ async def secret_id(request: Request, settings: Settings) -> str:
     secrets = _secrets(settings)
     for candidate in await _candidates(request):
         if key_matches(candidate, secrets):
-            name = _SECRET_IDS.get(candidate)
-            if name is None:
-                name = hashlib.sha256(candidate.encode("utf-8")).hexdigest()[:16]
-                if len(_SECRET_IDS) < 64:  # configured secrets only: it matched one
-                    _SECRET_IDS[candidate] = name
-            return name
+            return _secret_name(candidate)
     return "anonymous"
 
 
-_SECRET_IDS: dict[str, str] = {}
+@functools.lru_cache(maxsize=64)  # configured secrets only: a candidate is named once it matched one
+def _secret_name(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
 
 
 # --- usage ----------------------------------------------------------------------------------------
@@ -194,7 +192,7 @@ async def count_characters(ctx: Context, texts: list[str]) -> None:
 
 
 def utc_day(now: float | None = None) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(time.time() if now is None else now))
+    return usage.utc_day(time.time() if now is None else now)
 
 
 # --- languages ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -41,20 +42,11 @@ RECORD_SQL_TAIL = (
 )
 
 
-# Hashes of the keys this isolate has seen (configured keys: a request's key is hashed only once
-# it has authenticated), and the last day's date: each was recomputed on every request.
-_KEY_HASHES: dict[str, str] = {}
-_MAX_KEY_HASHES = 256
-_LAST_DAY: list = [None, ""]
-
-
+# Key hashes and dates are remembered per isolate: each was recomputed on every request. A
+# request's key is hashed only once it has authenticated, so the cache holds configured keys.
+@functools.lru_cache(maxsize=256)
 def key_hash(key: str) -> str:
-    hashed = _KEY_HASHES.get(key)
-    if hashed is None:
-        hashed = hashlib.sha256(("workers-ai-gateway usage\0" + key).encode("utf-8")).hexdigest()
-        if len(_KEY_HASHES) < _MAX_KEY_HASHES:
-            _KEY_HASHES[key] = hashed
-    return hashed
+    return hashlib.sha256(("workers-ai-gateway usage\0" + key).encode("utf-8")).hexdigest()
 
 
 def key_id(hashed: str) -> str:
@@ -62,10 +54,12 @@ def key_id(hashed: str) -> str:
 
 
 def utc_day(epoch: float) -> str:
-    day = int(epoch // 86400)
-    if _LAST_DAY[0] != day:
-        _LAST_DAY[:] = [day, datetime.fromtimestamp(day * 86400, timezone.utc).strftime("%Y-%m-%d")]
-    return _LAST_DAY[1]
+    return _day_text(int(epoch // 86400))
+
+
+@functools.lru_cache(maxsize=8)
+def _day_text(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, timezone.utc).strftime("%Y-%m-%d")
 
 
 def seconds_to_midnight(epoch: float) -> int:

@@ -71,9 +71,10 @@ def test_the_cached_utc_day_follows_the_clock_across_midnight():
 def test_key_hashes_are_stable_and_bounded():
     first = usage.key_hash("sk-one")
     assert usage.key_hash("sk-one") == first != usage.key_hash("sk-two")
-    for n in range(2 * usage._MAX_KEY_HASHES):
+    bound = usage.key_hash.cache_info().maxsize
+    for n in range(2 * bound):
         usage.key_hash(f"sk-{n}")
-    assert len(usage._KEY_HASHES) <= usage._MAX_KEY_HASHES
+    assert usage.key_hash.cache_info().currsize <= bound
 
 
 def test_a_single_item_is_mapped_in_place_and_still_stops_for_a_gone_client():
