@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import math
-import json
 import struct
 
 from . import tokens
@@ -12,7 +11,7 @@ from .catalog import MATRYOSHKA_DIMENSIONS, Model
 from .chat import estimate_tokens
 from .contracts import contract_for
 from .errors import QueuedError, UpstreamError, bad_request
-from .platform import JsonText
+from .platform import RuntimeVectors
 
 MAX_INPUTS = 2048  # OpenAI's own limit per request
 
@@ -76,10 +75,8 @@ def dimensions_for(body: dict, model: Model) -> int | None:
     )
 
 
-def truncate(vector, size: int) -> list[float]:
+def truncate(vector: list[float], size: int) -> list[float]:
     """A Matryoshka vector cut to its first `size` values and scaled back to unit length."""
-    if isinstance(vector, JsonText):
-        vector = json.loads(vector)
     head = vector[:size]
     norm = math.sqrt(sum(v * v for v in head))
     return [v / norm for v in head] if norm else head
@@ -97,7 +94,38 @@ def batches(texts: list[str], model: Model) -> list[list[str]]:
     return [texts[i : i + size] for i in range(0, len(texts), size)]
 
 
-def vectors_from(result) -> list[list[float]]:
+class PlainVectors(RuntimeVectors):
+    """Vectors that are already Python lists (a runtime that gave no `RuntimeVectors`, bge-m3's
+    `response` variant, tests)."""
+
+    def __init__(self, data: list):
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def problem(self) -> str | None:
+        # The first value of each stands for the rest: checking every float would cost CPU per request.
+        for vector in self._data:
+            if type(vector) is not list or not vector or type(vector[0]) not in (float, int):
+                return "embeddings result holds something that is not a vector"
+        return None
+
+    def items(self) -> list:
+        return self._data
+
+    def values(self) -> list[list[float]]:
+        return self._data
+
+    def float32(self) -> list[bytes]:
+        return [_float32(vector) for vector in self._data]
+
+
+def _float32(vector: list[float]) -> bytes:
+    return struct.pack(f"<{len(vector)}f", *vector)
+
+
+def vectors_from(result) -> RuntimeVectors:
     """The vectors of any documented output variant: `{data}` or bge-m3's `{response: [[...]]}`."""
     data = result.get("data") if isinstance(result, dict) else None
     if data is None and isinstance(result, dict) and isinstance(result.get("response"), list):
@@ -105,53 +133,38 @@ def vectors_from(result) -> list[list[float]]:
             data = result["response"]
     if data is None and isinstance(result, dict) and isinstance(result.get("request_id"), str):
         raise QueuedError(f"the model queued the request (async request_id {result['request_id']})")
-    if not isinstance(data, list):
+    if isinstance(data, list):
+        data = PlainVectors(data)
+    elif not isinstance(data, RuntimeVectors):
         raise UpstreamError("embeddings result has no `data` list")
-    for vector in data:
-        # The first value of each stands for the rest: checking every float would cost CPU per request.
-        # Vectors the runtime kept as JSON text (JsonText) are checked by their first character.
-        if isinstance(vector, JsonText):
-            if not vector.startswith("[") or vector.startswith("[]") or vector[1:2] in ("[", "{", '"'):
-                raise UpstreamError("embeddings result holds something that is not a vector")
-        elif type(vector) is not list or not vector or type(vector[0]) not in (float, int):
-            raise UpstreamError("embeddings result holds something that is not a vector")
+    problem = data.problem()
+    if problem:
+        raise UpstreamError(problem)
     return data
 
 
-def encode_vector(vector, encoding: str):
-    if isinstance(vector, JsonText):
-        vector = json.loads(vector)
+def embedding_items(vectors: RuntimeVectors, encoding: str, dimensions: int | None) -> list:
+    """Each vector as the response's `embedding` holds it: as the runtime keeps it, cut to
+    `dimensions`, or OpenAI's base64 of little-endian float32 (what its SDKs decode)."""
+    if dimensions is not None:
+        cut = [truncate(vector, dimensions) for vector in vectors.values()]
+        return cut if encoding == "float" else [_base64(_float32(vector)) for vector in cut]
     if encoding == "base64":
-        # OpenAI's base64 form: little-endian float32, as its SDKs decode it.
-        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
-    return vector
+        return [_base64(packed) for packed in vectors.float32()]
+    return vectors.items()
 
 
-def response(vectors: list[list[float]], texts: list[str], model: Model, encoding: str) -> dict:
+def _base64(packed: bytes) -> str:
+    return base64.b64encode(packed).decode("ascii")
+
+
+def response(items: list, texts: list[str], model: Model) -> dict:
+    """The OpenAI list, `items` as embedding_items gives them."""
     tokens = sum(estimate_tokens(text) for text in texts)
     return {
         "object": "list",
-        "data": [
-            {"object": "embedding", "index": i, "embedding": encode_vector(vector, encoding)}
-            for i, vector in enumerate(vectors)
-        ],
+        "data": [{"object": "embedding", "index": i, "embedding": item} for i, item in enumerate(items)],
         "model": model.id,
         # Workers AI reports no token count for embeddings: this is an estimate, and says so.
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens, "estimated": True},
     }
-
-
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def response_json(vectors: list, texts: list[str], model: Model, encoding: str) -> str:
-    """`response(...)` as JSON text, byte for byte what json_response would write, with vectors
-    the runtime gave as `JsonText` inserted as they are (float ones never become Python floats)."""
-    tokens = sum(estimate_tokens(text) for text in texts)
-    items = ",".join(
-        '{"object":"embedding","index":' + str(i) + ',"embedding":'
-        + (vector if isinstance(vector, JsonText) and encoding == "float" else _COMPACT.encode(encode_vector(vector, encoding))) + "}"
-        for i, vector in enumerate(vectors)
-    )
-    usage = {"prompt_tokens": tokens, "total_tokens": tokens, "estimated": True}
-    return '{"object":"list","data":[' + items + '],"model":' + _COMPACT.encode(model.id) + ',"usage":' + _COMPACT.encode(usage) + "}"

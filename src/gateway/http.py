@@ -268,4 +268,20 @@ class RelayResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-AnyResponse = Response | StreamResponse | PassthroughResponse | RelayResponse
+@dataclass
+class JsonResponse:
+    """A JSON response whose data may hold values the runtime keeps (`RuntimeVectors.items()`):
+    the adapter serialises it in the runtime (Response.json on Workers), so those never cross
+    into Python. The bytes are json_response's: compact, non-ASCII as is."""
+
+    data: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def body(self) -> str:
+        """The JSON text, for data made only of Python values (tests, CPython)."""
+        return _COMPACT.encode(self.data)
+
+
+AnyResponse = Response | JsonResponse | StreamResponse | PassthroughResponse | RelayResponse

@@ -27,18 +27,37 @@ class RuntimeStream(Protocol):
     def __aiter__(self) -> AsyncIterator[bytes]: ...
 
 
-class JsonText(str):
-    """A JSON value as its text, serialised by the runtime (JSON.stringify) so that a large value
-    (an embedding vector: a thousand floats) never becomes Python objects; responses insert it
-    as it is."""
+class RuntimeVectors:
+    """Embedding vectors the runtime keeps (on Workers, the model's own JS array of number arrays),
+    so that a thousand floats per vector never become Python objects. The core checks them, reads
+    their values only to change them (a `dimensions` cut, base64), and otherwise puts `items()` into
+    a `JsonResponse`, which the runtime serialises itself."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def problem(self) -> str | None:
+        """None when every item is a non-empty array of numbers, all of one length; else what is wrong."""
+        raise NotImplementedError
+
+    def items(self) -> list:
+        """One value per vector, for a `JsonResponse` (opaque to the core on Workers)."""
+        raise NotImplementedError
+
+    def values(self) -> list[list[float]]:
+        raise NotImplementedError
+
+    def float32(self) -> list[bytes]:
+        """Each vector as little-endian float32 (OpenAI's base64 form, before the base64)."""
+        raise NotImplementedError
 
 
 class AiBinding(Protocol):
-    async def run(self, model: str, inputs: dict, options: dict | None = None, *, json_items: str | None = None) -> Any:
+    async def run(self, model: str, inputs: dict, options: dict | None = None, *, vectors_key: str | None = None) -> Any:
         """A JSON-like result (dict), or a `RuntimeStream` for streamed and binary outputs.
 
-        `json_items`: a key of the result holding an array whose items the caller only passes on;
-        the adapter may give them as `JsonText` (one per item) instead of Python values.
+        `vectors_key`: a key of the result that may hold embedding vectors; the adapter may give
+        that array as `RuntimeVectors` instead of Python lists.
         Raises `errors.UpstreamError` when Workers AI refuses or fails.
         """
 

@@ -32,7 +32,7 @@ class FakeAi:
         self.error = error
         self.calls: list[tuple[str, dict]] = []
 
-    async def run(self, model, inputs, options=None, *, json_items=None):
+    async def run(self, model, inputs, options=None, *, vectors_key=None):
         self.calls.append((model, inputs))
         if self.error:
             raise self.error

@@ -104,23 +104,6 @@ def test_error_event_in_the_middle_of_a_read_cuts_the_stream_there():
     assert "never" not in out and "stream_interrupted" in out and relay.closed
 
 
-def test_embeddings_json_text_is_what_json_response_writes():
-    """Issue 18: vectors the runtime hands over as JSON text (never Python floats) give the same bytes."""
-    from gateway import embeddings
-    from gateway.http import json_response
-    from gateway.platform import JsonText
-
-    model = BY_ID["@cf/baai/bge-m3"]
-    vectors = [[0.5, -1.25, 3.0e-5], [1.0, 2.5, -0.125]]
-    texts = ["hello", "world é"]
-    expected = json_response(embeddings.response(vectors, texts, model, "float")).body
-    as_text = [JsonText(json.dumps(v, separators=(",", ":"))) for v in vectors]
-    assert embeddings.response_json(vectors, texts, model, "float") == expected
-    assert embeddings.response_json(as_text, texts, model, "float") == expected
-    base64_expected = json_response(embeddings.response(vectors, texts, model, "base64")).body
-    assert embeddings.response_json(as_text, texts, model, "base64") == base64_expected
-
-
 # --- feed_bytes: the runtime's per-read entry, with its fast path for plain `response` events ---------
 
 def plain_event(text: str, **extra) -> bytes:
@@ -179,3 +162,20 @@ def test_feed_bytes_leaves_stop_strings_split_events_and_other_events_to_the_gen
     assert strip(payloads(fast)) == strip(payloads(slow))
     if body.get("stop"):
         assert relay._plain_reads == [] and "wör" not in fast
+
+
+def test_feed_bytes_fast_path_waits_for_a_held_over_event_and_stops_after_the_end():
+    relay = ChatStreamRelay(parse({}, LLAMA), created=1)
+    relay.feed_bytes(plain_event("first"))
+    half = plain_event(" second")
+    assert relay.feed_bytes(half[:10]) == b""  # part of an event: held over by the parser
+    finished = relay.feed_bytes(half[10:] + plain_event(" third"))
+    assert relay._plain_reads == []  # a read that completes a held-over event takes the general path
+    assert [p["choices"][0]["delta"]["content"] for p in payloads(finished.decode())] == [" second", " third"]
+    assert relay.feed_bytes(plain_event(" fourth")) and len(relay._plain_reads) == 1
+    relay.fail("gone")
+    assert relay.feed_bytes(plain_event(" after")) == b"" and len(relay._plain_reads) == 1
+    ended = ChatStreamRelay(parse({}, LLAMA), created=1)
+    ended.feed_bytes(plain_event("a") + b"data: [DONE]\n\n")
+    ended.end()
+    assert ended.feed_bytes(plain_event("late")) == b"" and ended._plain_reads == []

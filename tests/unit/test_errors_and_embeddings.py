@@ -4,7 +4,9 @@ import struct
 import pytest
 
 from gateway.catalog import BY_ID
-from gateway.embeddings import check_options, encode_vector
+from gateway import embeddings
+from gateway.embeddings import PlainVectors, check_options, embedding_items
+from gateway.http import json_response
 from gateway.errors import ApiError, UpstreamError, from_upstream, seconds_until_utc_midnight
 
 
@@ -26,8 +28,34 @@ def test_retry_after_for_daily_allocation_is_time_to_midnight():
 
 
 def test_base64_embedding_is_little_endian_float32():
-    raw = base64.b64decode(encode_vector([1.0, -2.5], "base64"))
+    raw = base64.b64decode(embedding_items(PlainVectors([[1.0, -2.5]]), "base64", None)[0])
     assert struct.unpack("<2f", raw) == (1.0, -2.5)
+
+
+def test_embedding_items_cut_and_encode():
+    vectors = PlainVectors([[3.0, 4.0, 12.0], [0.0, 0.0, 1.0]])
+    assert embedding_items(vectors, "float", None) == [[3.0, 4.0, 12.0], [0.0, 0.0, 1.0]]
+    # A Matryoshka cut is scaled back to unit length; an all-zero head stays as it is.
+    assert embedding_items(vectors, "float", 2) == [[0.6, 0.8], [0.0, 0.0]]
+    cut = base64.b64decode(embedding_items(vectors, "base64", 2)[0])
+    assert struct.unpack("<2f", cut) == pytest.approx((0.6, 0.8))
+
+
+@pytest.mark.parametrize("data", [[[]], [["0.5"]], [[[0.5]]], ["[0.5]"], [None]])
+def test_vectors_that_are_not_vectors_are_an_upstream_error(data):
+    with pytest.raises(UpstreamError):
+        embeddings.vectors_from({"data": data})
+
+
+def test_embeddings_response_is_what_json_response_writes():
+    from gateway.http import JsonResponse
+
+    model = BY_ID["@cf/baai/bge-m3"]
+    vectors = embeddings.vectors_from({"shape": [2, 3], "data": [[0.5, -1.25, 3.0e-5], [1.0, 2.5, -0.125]]})
+    body = embeddings.response(embedding_items(vectors, "float", None), ["hello", "world é"], model)
+    assert body["data"][1] == {"object": "embedding", "index": 1, "embedding": [1.0, 2.5, -0.125]}
+    assert body["usage"]["estimated"] is True and body["model"] == model.id
+    assert JsonResponse(body).body == json_response(body).body
 
 
 def test_dimensions_must_match_the_model():

@@ -30,7 +30,7 @@ async def resolve_model(ctx: Context, name, task: str, *, also: tuple[str, ...] 
                    also=also, live=live)
 
 
-async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: str | None = None):
+async def run_model(ctx: Context, model_id: str, inputs: dict, *, vectors_key: str | None = None):
     ai = ctx.platform.ai
     if ai is None:
         raise ApiError(
@@ -42,7 +42,7 @@ async def run_model(ctx: Context, model_id: str, inputs: dict, *, json_items: st
     ctx.budget.spend()  # 400 past MAX_AI_CALLS_PER_REQUEST; ClientGone once the client has left
     await usage.check_budget(ctx)
     try:
-        run = ai.run(model_id, inputs, json_items=json_items) if json_items else ai.run(model_id, inputs)
+        run = ai.run(model_id, inputs, vectors_key=vectors_key) if vectors_key else ai.run(model_id, inputs)
         result = await asyncio.wait_for(run, ctx.settings.ai_timeout_seconds)
     except asyncio.TimeoutError:
         print(f"Workers AI call to {model_id} timed out after {ctx.settings.ai_timeout_seconds:g}s")

@@ -7,7 +7,7 @@ import time
 from .. import embeddings
 from ..catalog import EMBEDDINGS
 from ..errors import UpstreamError, from_upstream
-from ..http import Response
+from ..http import JsonResponse
 from ..platform import Context
 from .common import model_headers, resolve_model, run_model
 
@@ -19,11 +19,11 @@ async def create_embeddings(ctx: Context):
     texts = embeddings.parse_input(body)
     encoding = embeddings.check_options(body, model)
     dimensions = embeddings.dimensions_for(body, model)
-    vectors: list = []
+    items: list = []
     batches = list(embeddings.batches(texts, model))
     ctx.budget.reserve(len(batches))
     for batch in batches:
-        result = await run_model(ctx, model.id, {"text": batch}, json_items="data")
+        result = await run_model(ctx, model.id, {"text": batch}, vectors_key="data")
         try:
             got = embeddings.vectors_from(result)
             if len(got) != len(batch):
@@ -31,6 +31,6 @@ async def create_embeddings(ctx: Context):
         except UpstreamError as error:
             print(f"unexpected embeddings result from {model.id}: {error}")
             raise from_upstream(error, model.id, time.time()) from None
-        vectors.extend(got if dimensions is None else [embeddings.truncate(v, dimensions) for v in got])
+        items.extend(embeddings.embedding_items(got, encoding, dimensions))
     headers = {**model_headers(resolved), "X-Usage-Estimated": "true"}
-    return Response(200, embeddings.response_json(vectors, texts, model, encoding), {"Content-Type": "application/json", **headers})
+    return JsonResponse(embeddings.response(items, texts, model), 200, {"Content-Type": "application/json", **headers})
