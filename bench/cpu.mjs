@@ -6,7 +6,7 @@
 //   node bench/cpu.mjs --runtime production  wrangler's workerd with wrangler.toml's date (Pyodide 314),
 //                                            when scripts/local/runtimes.mjs (issue 13) is present
 //   options: --seconds S (per endpoint step, default 2), --streams K (streams per variant, default 15),
-//            --no-streams (non-streamed endpoints only),
+//            --no-streams (non-streamed endpoints only), --rounds N (default 3; the tables show medians),
 //            --baseline DIR (also run the gateway from DIR/src, e.g. an older commit's
 //            `git archive <commit> src | tar -x -C DIR`, as "Python before"), --quick, --no-write
 //
@@ -57,6 +57,8 @@ const STREAM_VARIANTS = [
   ["Python: transform (OpenAI-shaped, include_usage: events relayed as sent)", "py", OPENAI_MODEL, { stream_options: { include_usage: true } }, "transform"],
   ["Python: pass-through (OpenAI-shaped model)", "py", OPENAI_MODEL, {}, "passthrough"],
 ];
+
+const JS_TRANSFORM = STREAM_VARIANTS.find((v) => v[1] === "js")[0];
 
 async function endpointRun(base, endpoint, seconds, pid) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -188,17 +190,18 @@ function tables(r) {
   lines.push("| variant | CPU of a 20-token stream ms | **CPU of a 500-token stream ms** | the same minus the floor ms | **CPU per chunk µs** | per chunk ÷ JS transform | per chunk minus the floor µs | wall time of a 500-token stream ms |");
   lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
   if (!Object.keys(r.streams).length) return lines.join("\n");
-  const jsChunk = r.streams[STREAM_VARIANTS.find((v) => v[1] === "js")[0]].per_chunk_us;
+  const jsChunk = r.streams[JS_TRANSFORM].per_chunk_us;
   // The floor: the JS worker handing the emulator's stream on untouched, i.e. the emulator making
   // the events and workerd's HTTP work, which the platform would not count against the worker.
   const floor = r.streams[STREAM_VARIANTS.find((v) => v[1] === "js" && v[2] === OPENAI_MODEL)[0]];
   for (const [label] of STREAM_VARIANTS) {
     const s = r.streams[label];
-    lines.push(`| ${label} | ${s.cpu_20_ms} | **${s.cpu_500_ms}** | ${round(s.cpu_500_ms - floor.cpu_500_ms, 2)} | **${s.per_chunk_us}** | ${ratio(s.per_chunk_us, jsChunk)} | ${round(s.per_chunk_us - floor.per_chunk_us, 1)} | ${s.wall_500_ms} |`);
+    const spread = s.per_round_vs_js.length > 1 ? ` (rounds: ${[...s.per_round_vs_js].sort((a, b) => a - b).join(", ")})` : "";
+    lines.push(`| ${label} | ${s.cpu_20_ms} | **${s.cpu_500_ms}** | ${round(s.cpu_500_ms - floor.cpu_500_ms, 2)} | **${s.per_chunk_us}** | ${ratio(s.per_chunk_us, jsChunk)}${spread} | ${round(s.per_chunk_us - floor.per_chunk_us, 1)} | ${s.wall_500_ms} |`);
   }
   lines.push("", "CPU is the workerd process's (utime + stime) over streams made one at a time, so it includes the AI emulator producing the events and workerd's HTTP work; " +
     "\"minus the floor\" subtracts the JS pass-through row (the emulator + HTTP with a worker that does nothing per chunk): the estimate of what the platform would count against the worker. " +
-    "Per chunk: (CPU of a 500-event stream − CPU of a 20-event stream) / 480.");
+    "Per chunk: (CPU of a 500-event stream − CPU of a 20-event stream) / 480; in brackets, the same ratio to the JS transform within each round.");
   return lines.join("\n");
 }
 
@@ -206,7 +209,7 @@ async function main() {
   const started = new Date();
   log(`starting workerd (${RUNTIME} runtime): the gateway, the JS worker, the empty Python handler, the AI emulator`);
   const instance = await startInstance();
-  const rounds = QUICK ? 1 : 3;
+  const rounds = Number(option("--rounds", QUICK ? 1 : 3));
   const raw = { endpoints: {}, empty: [], streams: {} };
   try {
     // Warm every worker and path first (imports, first-call costs), so round 1 measures warm code too.
@@ -229,6 +232,7 @@ async function main() {
     await instance.dispose();
   }
   const med = (runs, field) => round(median(runs.map((x) => x[field])));
+  const perChunk = (x) => ((x.large.cpu_ms - x.small.cpu_ms) * 1000) / 480;
   const result = {
     command: `node bench/cpu.mjs${argv.length ? " " + argv.join(" ") : ""}`,
     date: started.toISOString(),
@@ -241,7 +245,9 @@ async function main() {
     streams: Object.fromEntries(Object.entries(raw.streams).map(([label, runs]) => [label, {
       cpu_20_ms: round(median(runs.map((x) => x.small.cpu_ms)), 2),
       cpu_500_ms: round(median(runs.map((x) => x.large.cpu_ms)), 2),
-      per_chunk_us: round(median(runs.map((x) => ((x.large.cpu_ms - x.small.cpu_ms) * 1000) / 480)), 1),
+      per_chunk_us: round(median(runs.map(perChunk)), 1),
+      // Python ÷ JS transform within each round (the runs of one round are minutes apart at most).
+      per_round_vs_js: runs.map((x, i) => round(perChunk(x) / perChunk(raw.streams[JS_TRANSFORM][i]), 2)),
       wall_500_ms: round(median(runs.map((x) => x.large.wall_ms)), 1),
     }])),
   };

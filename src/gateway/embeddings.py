@@ -106,9 +106,12 @@ class PlainVectors(RuntimeVectors):
 
     def problem(self) -> str | None:
         # The first value of each stands for the rest: checking every float would cost CPU per request.
+        size = len(self._data[0]) if self._data and type(self._data[0]) is list else 0
         for vector in self._data:
             if type(vector) is not list or not vector or type(vector[0]) not in (float, int):
                 return "embeddings result holds something that is not a vector"
+            if len(vector) != size:
+                return "embeddings result holds vectors of different lengths"
         return None
 
     def items(self) -> list:

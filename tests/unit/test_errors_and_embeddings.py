@@ -41,7 +41,7 @@ def test_embedding_items_cut_and_encode():
     assert struct.unpack("<2f", cut) == pytest.approx((0.6, 0.8))
 
 
-@pytest.mark.parametrize("data", [[[]], [["0.5"]], [[[0.5]]], ["[0.5]"], [None]])
+@pytest.mark.parametrize("data", [[[]], [["0.5"]], [[[0.5]]], ["[0.5]"], [None], [[0.5, 0.25], [0.5]]])
 def test_vectors_that_are_not_vectors_are_an_upstream_error(data):
     with pytest.raises(UpstreamError):
         embeddings.vectors_from({"data": data})
