@@ -184,8 +184,10 @@ function tables(r) {
   lines.push(`| --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- | --- |${BASELINE ? " --- |" : ""} --- | --- | --- | --- | --- |`);
   for (const [name, e] of Object.entries(r.endpoints)) {
     const bp = BASELINE ? ` ${e.base.p50_ms} |` : "", bcp = BASELINE ? ` ${e.base.cpu_ms_per_request} |` : "";
-    lines.push(`| ${ENDPOINTS[name].label} | ${e.js.p50_ms} |${bp} ${e.py.p50_ms} | ${r.empty.p50_ms} | **${ratio(e.py.p50_ms, r.empty.p50_ms)}** | ${e.js.cpu_ms_per_request} |${bcp} ${e.py.cpu_ms_per_request} | ${r.empty.cpu_ms_per_request} | ${ratio(e.py.cpu_ms_per_request, e.js.cpu_ms_per_request)} | **${ratio(e.py.cpu_ms_per_request, r.empty.cpu_ms_per_request)}** | ${e.usage.p50_ms} / ${e.usage.cpu_ms_per_request} |`);
+    const spread = e.per_round_vs_empty.length > 1 ? ` (rounds: ${[...e.per_round_vs_empty].sort((a, b) => a - b).join(", ")})` : "";
+    lines.push(`| ${ENDPOINTS[name].label} | ${e.js.p50_ms} |${bp} ${e.py.p50_ms} | ${r.empty.p50_ms} | **${ratio(e.py.p50_ms, r.empty.p50_ms)}**${spread} | ${e.js.cpu_ms_per_request} |${bcp} ${e.py.cpu_ms_per_request} | ${r.empty.cpu_ms_per_request} | ${ratio(e.py.cpu_ms_per_request, e.js.cpu_ms_per_request)} | **${ratio(e.py.cpu_ms_per_request, r.empty.cpu_ms_per_request)}** | ${e.usage.p50_ms} / ${e.usage.cpu_ms_per_request} |`);
   }
+  if (r.rounds > 1) lines.push("", "In brackets: Python p50 ÷ the empty handler's p50 within each round.");
   lines.push("", `### CPU of streamed answers (${r.runtime} runtime; ${STREAMS} streams per size and variant, one at a time, median of ${r.rounds} rounds)`, "");
   lines.push("| variant | CPU of a 20-token stream ms | **CPU of a 500-token stream ms** | the same minus the floor ms | **CPU per chunk µs** | per chunk ÷ JS transform | per chunk minus the floor µs | wall time of a 500-token stream ms |");
   lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -240,7 +242,11 @@ async function main() {
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, load_average: os.loadavg().map((x) => round(x, 2)), node: process.version },
     rounds,
     raw,
-    endpoints: Object.fromEntries(Object.entries(raw.endpoints).map(([name, e]) => [name, Object.fromEntries(KINDS.map((k) => [k, { p50_ms: med(e[k], "p50_ms"), cpu_ms_per_request: med(e[k], "cpu_ms_per_request") }]))])),
+    endpoints: Object.fromEntries(Object.entries(raw.endpoints).map(([name, e]) => [name, {
+      ...Object.fromEntries(KINDS.map((k) => [k, { p50_ms: med(e[k], "p50_ms"), cpu_ms_per_request: med(e[k], "cpu_ms_per_request") }])),
+      // Python p50 ÷ the empty handler's p50 within each round.
+      per_round_vs_empty: e.py.map((x, i) => round(x.p50_ms / raw.empty[i].p50_ms, 2)),
+    }])),
     empty: { p50_ms: med(raw.empty, "p50_ms"), cpu_ms_per_request: med(raw.empty, "cpu_ms_per_request") },
     streams: Object.fromEntries(Object.entries(raw.streams).map(([label, runs]) => [label, {
       cpu_20_ms: round(median(runs.map((x) => x.small.cpu_ms)), 2),
