@@ -1,6 +1,6 @@
 // Issue 18 benchmark: CPU per request and per streamed chunk, the Python gateway beside the JS
-// worker (bench/js-worker.mjs) and the empty Python handler (bench/profile/empty.py), all in one
-// workerd, on one runtime per run.
+// worker (bench/js-worker.mjs), the empty Python handler (bench/profile/empty.py) and the floor of
+// a Python answer (bench/profile/floor.py), all in one workerd, on one runtime per run.
 //
 //   node bench/cpu.mjs                       legacy runtime (workerd 2024-11-06, Pyodide 0.26)
 //   node bench/cpu.mjs --runtime production  wrangler's workerd with wrangler.toml's date (Pyodide 314),
@@ -42,7 +42,7 @@ useRuntime(RUNTIME);
 const AUTH = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
 const round = (x, digits = 3) => roundTo(x, digits);
 
-const KINDS = BASELINE ? ["js", "base", "py", "usage"] : ["js", "py", "usage"];
+const KINDS = BASELINE ? ["js", "base", "py", "usage", "floor"] : ["js", "py", "usage", "floor"];
 const LEGACY_MODEL = CHAT_MODEL;
 const OPENAI_MODEL = "@cf/openai/gpt-oss-20b";
 
@@ -126,23 +126,31 @@ async function startInstance() {
       wrappedBindings: ai, unsafeDirectSockets: direct,
     },
   ];
-  // The empty handler: module-level on_fetch on the legacy runtime; a WorkerEntrypoint on newer dates.
-  const emptySource = fs.readFileSync(emptyFile, "utf8") + (RUNTIME === "legacy" ? "" : [
+  // A probe worker's source: module-level on_fetch on the legacy runtime; on newer dates also a
+  // WorkerEntrypoint whose fetch runs `body`.
+  const probeSource = (file, body) => fs.readFileSync(file, "utf8") + (RUNTIME === "legacy" ? "" : [
     "",
     "from workers import WorkerEntrypoint",
     "",
     "",
     "class Default(WorkerEntrypoint):",
     "    async def fetch(self, request):",
-    "        return Response.new('{\"ok\":true}')",
+    `        ${body}`,
     "",
   ].join("\n"));
+  const emptySource = probeSource(emptyFile, "return Response.new('{\"ok\":true}')");
   const sdk = gateway.modules.filter((m) => m.path.includes("python_modules"));
   workers.push({
     name: "bench-py-empty", modulesRoot: path.dirname(emptyFile),
     modules: [{ type: "PythonModule", path: emptyFile, contents: emptySource }, ...sdk.map((m) => ({ ...m, path: path.join(path.dirname(emptyFile), path.relative(gateway.modulesRoot, m.path)) }))],
     compatibilityDate: gateway.compatibilityDate, compatibilityFlags: gateway.compatibilityFlags, bindings: { API_KEYS: KEY }, wrappedBindings: ai, unsafeDirectSockets: direct,
   });
+  // The floor: bench/profile/floor.py as the main module beside the gateway's modules (it borrows
+  // the gateway's event-loop scheduler, so only what the gateway does on top of it differs).
+  const floorFile = path.join(BENCH, "profile/floor.py");
+  const floorSource = probeSource(floorFile, "return await on_fetch(request, self.env)");
+  const floorMain = { type: "PythonModule", path: path.join(gateway.modulesRoot, "bench_floor.py"), contents: floorSource };
+  workers.push({ ...workers[1], name: "bench-py-floor", modules: [floorMain, ...gateway.modules.slice(1)] });
   if (BASELINE) {
     // The same worker with the baseline's Python modules (same names, so the same imports).
     const srcDir = path.join(path.resolve(BASELINE), "src");
@@ -166,6 +174,7 @@ async function startInstance() {
     py: (await mf.unsafeGetDirectURL("bench-py")).href,
     js: (await mf.unsafeGetDirectURL("bench-js")).href,
     empty: (await mf.unsafeGetDirectURL("bench-py-empty")).href,
+    floor: (await mf.unsafeGetDirectURL("bench-py-floor")).href,
   };
   if (BASELINE) urls.base = (await mf.unsafeGetDirectURL("bench-py-baseline")).href;
   const pid = workerdPids().find((p) => !before.has(p));
@@ -188,6 +197,16 @@ function tables(r) {
     lines.push(`| ${ENDPOINTS[name].label} | ${e.js.p50_ms} |${bp} ${e.py.p50_ms} | ${r.empty.p50_ms} | **${ratio(e.py.p50_ms, r.empty.p50_ms)}**${spread} | ${e.js.cpu_ms_per_request} |${bcp} ${e.py.cpu_ms_per_request} | ${r.empty.cpu_ms_per_request} | ${ratio(e.py.cpu_ms_per_request, e.js.cpu_ms_per_request)} | **${ratio(e.py.cpu_ms_per_request, r.empty.cpu_ms_per_request)}** | ${e.usage.p50_ms} / ${e.usage.cpu_ms_per_request} |`);
   }
   if (r.rounds > 1) lines.push("", "In brackets: Python p50 ÷ the empty handler's p50 within each round.");
+  lines.push("", `### The floor of a Python answer (${r.runtime} runtime; the same steps, median of ${r.rounds} rounds)`, "");
+  lines.push("| endpoint | empty handler p50 ms | **floor p50 ms** | floor ÷ empty | Python p50 ms | **Python ÷ floor** | floor CPU ms/req | Python CPU ms/req |");
+  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const [name, e] of Object.entries(r.endpoints)) {
+    lines.push(`| ${ENDPOINTS[name].label} | ${r.empty.p50_ms} | **${e.floor.p50_ms}** | ${ratio(e.floor.p50_ms, r.empty.p50_ms)} | ${e.py.p50_ms} | **${ratio(e.py.p50_ms, e.floor.p50_ms)}** | ${e.floor.cpu_ms_per_request} | ${e.py.cpu_ms_per_request} |`);
+  }
+  lines.push("", "The floor (bench/profile/floor.py) is the least any Python worker does for these answers: read the body (one await), " +
+    "json.loads, one `env.AI.run` with a converted object (one await), the model's answer serialised by `Response.json`, " +
+    "with the gateway's own event-loop scheduler. Everything the gateway adds (auth, validation against the model's contract, " +
+    "the OpenAI/DeepLX shape, usage, timeouts, CORS) is the gap between it and the Python column.");
   lines.push("", `### CPU of streamed answers (${r.runtime} runtime; ${STREAMS} streams per size and variant, one at a time, median of ${r.rounds} rounds)`, "");
   lines.push("| variant | CPU of a 20-token stream ms | **CPU of a 500-token stream ms** | the same minus the floor ms | **CPU per chunk µs** | per chunk ÷ JS transform | per chunk minus the floor µs | wall time of a 500-token stream ms |");
   lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -220,7 +239,7 @@ async function main() {
     for (let round_ = 0; round_ < rounds; round_++) {
       for (const [name, endpoint] of Object.entries(ENDPOINTS)) {
         raw.endpoints[name] ??= {};
-        for (const kind of KINDS) (raw.endpoints[name][kind] ??= []).push(await endpointRun(instance.urls[kind], endpoint, SECONDS, instance.pid));
+        for (const kind of KINDS) (raw.endpoints[name][kind] ??= []).push(await endpointRun(instance.urls[kind], kind === "floor" ? { ...endpoint, check: (r) => r.status === 200 } : endpoint, SECONDS, instance.pid));
       }
       raw.empty.push(await endpointRun(instance.urls.empty, { path: "/", headers: {}, body: ENDPOINTS.chat.body, check: (r) => r.status === 200 }, SECONDS, instance.pid));
       for (const [label, kind, model, extra, relay] of argv.includes("--no-streams") ? [] : STREAM_VARIANTS) {

@@ -18,7 +18,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
-import { localConfig } from "../scripts/local/serve.mjs";
+import { applyMigrations, localConfig } from "../scripts/local/serve.mjs";
 import { BENCH, CHAT_MODEL, CHAT_REQUEST, ROOT, aiBindingModule, endpoints, cpuSeconds, jsonBody, median, now, percentile, round, send, workerdPids } from "./common.mjs";
 
 // A WebSocket client for workerd's inspector: `ws`, which miniflare itself depends on.
@@ -257,10 +257,15 @@ async function startInstance(kinds, options) {
   const { config, names } = buildConfig(kinds, { ...options, stateDir });
   if (options.inspector) config.inspectorPort = 0;
   const before = new Set(workerdPids());
-  const started = now();
+  let started = now();
   const mf = new Miniflare(config);
   await mf.ready;
   const readyMs = now() - started;
+  // The usage table, as `npm start` makes it (else every answer logs a failed write); its time is
+  // left out of the cold start, which `started` dates.
+  const migrating = now();
+  await applyMigrations(mf, config);
+  started += now() - migrating;
   const urls = {};
   for (const [kind, name] of Object.entries(names)) urls[kind] = (await mf.unsafeGetDirectURL(name)).href;
   const pid = workerdPids().find((p) => !before.has(p));
@@ -694,7 +699,7 @@ async function phaseProfile(upstream) {
       };
     }
     // The gateway with one change at a time (x-bench-patch), same worker.
-    for (const patch of ["settings_once", "no_wait_for", "no_idle_timeout", "all"]) {
+    for (const patch of ["settings_once", "no_wait_for", "all"]) {
       out.variants[`py-probe+${patch}`] = {
         chat_p50_ms: round(await probeP50(chatUrl("py-probe"), { ...chat.headers, "x-bench-patch": patch }, chat.body, count * 4), 3),
         translate_p50_ms: round(await probeP50(new URL(ENDPOINTS.translate.path, instance.urls["py-probe"]).href, { ...ENDPOINTS.translate.headers, "x-bench-patch": patch }, ENDPOINTS.translate.body, count * 4), 3),
@@ -844,8 +849,7 @@ function tables(results) {
       "py-probe": "gateway under the probe entry, unchanged",
       "py-probe+settings_once": "gateway + Settings built once per isolate",
       "py-probe+no_wait_for": "gateway + no asyncio.wait_for around AI calls",
-      "py-probe+no_idle_timeout": "gateway + no per-chunk wait_for in streams",
-      "py-probe+all": "gateway + all three",
+      "py-probe+all": "gateway + both",
     };
     for (const [kind, v] of Object.entries(P.variants)) row([names[kind] ?? kind, v.chat_p50_ms, v.translate_p50_ms ?? "", v.stream_p50_ms ?? ""]);
     if (P.streams) {

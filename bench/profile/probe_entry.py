@@ -6,7 +6,7 @@ cannot be timed from inside. Instead, `x-bench-probe: <step>:<N>` repeats one st
 the request is served as usual; the client measures how much longer the request takes, and
 (p50 with N − p50 with none) / N is the cost of one step inside Pyodide.
 
-`x-bench-patch: settings_once | no_wait_for | no_idle_timeout | all` serves the request with one
+`x-bench-patch: settings_once | no_wait_for | all` serves the request with one
 change to the gateway (monkeypatched for that request only) to see what it would save.
 """
 
@@ -38,16 +38,11 @@ def _settings_once(env):
     return _settings_cache["value"]
 
 
-async def _run_model_no_wait_for(ctx, model_id, inputs):
+async def _run_model_no_wait_for(ctx, model_id, inputs, **options):
     try:
-        return await ctx.platform.ai.run(model_id, inputs)
+        return await ctx.platform.ai.run(model_id, inputs, **options)
     except UpstreamError as error:
         raise from_upstream(error, model_id, time.time()) from None
-
-
-async def _no_idle_timeout(chunks, seconds):
-    async for chunk in chunks:
-        yield chunk
 
 
 _original_base64 = runtime.JsFile.base64
@@ -73,17 +68,15 @@ _RUN_MODEL_USERS = (chat_endpoint, translate_endpoint, embeddings_endpoint)
 _ORIGINALS = {
     "settings": runtime._settings,
     "run_model": {m: m.run_model for m in _RUN_MODEL_USERS},
-    "idle_timeout": chat_endpoint.idle_timeout,
 }
 
 
 def _apply(patch: str):
-    names = {"settings_once", "no_wait_for", "no_idle_timeout"} if patch == "all" else {patch}
+    names = {"settings_once", "no_wait_for"} if patch == "all" else {patch}
     runtime.JsFile.base64 = _base64_batched if "base64_batched" in names else _original_base64
     runtime._settings = _settings_once if "settings_once" in names else _ORIGINALS["settings"]
     for module, original in _ORIGINALS["run_model"].items():
         module.run_model = _run_model_no_wait_for if "no_wait_for" in names else original
-    chat_endpoint.idle_timeout = _no_idle_timeout if "no_idle_timeout" in names else _ORIGINALS["idle_timeout"]
 
 
 # --- probes ----------------------------------------------------------------------------------------------
@@ -93,7 +86,7 @@ class _BytesBody:
     def __init__(self, data: bytes):
         self.data = data
 
-    async def read_bytes(self):
+    async def read_bytes(self, max_bytes: int):
         return self.data
 
 
@@ -243,7 +236,7 @@ async def _probe(name: str, n: int, request, env):
             await stream.pipeThrough(transformer).pipeTo(js.WritableStream.new())
             proxy.destroy()
         elif name == "chunk_wait_for":
-            async for _ in common.idle_timeout(_chunks(range(n)), 120):
+            async for _ in common.idle_timeout(_chunks([b"x"] * n), 120):
                 pass
         elif name != "none":
             raise ValueError(f"unknown probe {name}")

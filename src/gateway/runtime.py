@@ -57,9 +57,23 @@ def _js_object(value: dict) -> JsProxy:
     return obj
 
 
+_IS_JS_PROXY: dict[type, bool] = {}
+
+
+def _is_js_proxy(value) -> bool:
+    """isinstance(value, JsProxy), remembered per type: Pyodide answers that isinstance in Python
+    (a metaclass reading type flags, ~3 µs on Pyodide 314), and its answer depends on the type alone."""
+    kind = type(value)
+    try:
+        return _IS_JS_PROXY[kind]
+    except KeyError:
+        answer = _IS_JS_PROXY[kind] = isinstance(value, JsProxy)
+        return answer
+
+
 def _unwrap(value):
     """The JS object behind an SDK wrapper (modern runtime), or the value itself."""
-    if isinstance(value, JsProxy):
+    if _is_js_proxy(value):
         return value  # already the JS object (legacy runtime): no property lookups across the FFI
     for attr in ("js_object", "_binding", "_env"):
         inner = getattr(value, attr, None) if not isinstance(value, (str, bytes, int, float)) else None
@@ -69,7 +83,7 @@ def _unwrap(value):
 
 
 def _is_readable_stream(value) -> bool:
-    return isinstance(value, JsProxy) and getattr(value, "getReader", None) is not None
+    return _is_js_proxy(value) and getattr(value, "getReader", None) is not None
 
 
 class JsReadableStream:
@@ -88,7 +102,7 @@ class JsReadableStream:
                     finished = True
                     return
                 value = chunk.value
-                yield value.to_bytes() if isinstance(value, JsProxy) else bytes(value)
+                yield value.to_bytes() if _is_js_proxy(value) else bytes(value)
         finally:
             if finished:
                 reader.releaseLock()
@@ -117,7 +131,7 @@ class WorkersAi:
         result = _unwrap(result)
         if _is_readable_stream(result):
             return JsReadableStream(result)
-        if isinstance(result, JsProxy):
+        if _is_js_proxy(result):
             if vectors_key:
                 return _with_vectors(result, vectors_key)
             return result.to_py()
@@ -129,19 +143,19 @@ class WorkersAi:
         except JsException as exc:
             raise UpstreamError(str(exc)) from None
         result = _unwrap(result)
-        return result.to_py() if isinstance(result, JsProxy) else result
+        return result.to_py() if _is_js_proxy(result) else result
 
 
 def _with_vectors(result: JsProxy, key: str):
     """result.to_py(), except that an array at `key` stays in JS as `JsVectors`."""
     items = getattr(result, key, None)
-    if not (isinstance(items, JsProxy) and js.Array.isArray(items)):
+    if not (_is_js_proxy(items) and js.Array.isArray(items)):
         return result.to_py()
     out = {}
     for name in js.Object.keys(result):
         if name != key:
             value = getattr(result, name)
-            out[name] = value.to_py() if isinstance(value, JsProxy) else value
+            out[name] = value.to_py() if _is_js_proxy(value) else value
     out[key] = JsVectors(items)
     return out
 
@@ -447,7 +461,7 @@ class D1Database:
         except JsException as exc:
             raise DatabaseError(str(exc)) from None
         rows = result.results
-        return rows.to_py() if isinstance(rows, JsProxy) else list(rows or [])
+        return rows.to_py() if _is_js_proxy(rows) else list(rows or [])
 
 
 def _deferrer(ctx):
@@ -574,12 +588,13 @@ class JsBody:
     """The request body, read only as far as the route's limit: with a Content-Length above it the
     app refuses before reading; without one it is read as a stream and abandoned at the limit."""
 
-    def __init__(self, js_request: JsProxy):
+    def __init__(self, js_request: JsProxy, headers: "JsHeaders"):
         self._js_request = js_request
+        self._headers = headers  # the core's copy: a header it has read is not asked of JS again
 
     async def _read(self, max_bytes: int):
         request = self._js_request
-        length = request.headers.get("content-length")
+        length = self._headers.get("content-length")
         if length and length.isdigit() and int(length) <= max_bytes:
             # The runtime delivers exactly Content-Length bytes.
             return js.Uint8Array.new(await request.arrayBuffer())
@@ -596,7 +611,7 @@ class JsBody:
         `max_json_values`, a body holding more JSON values is refused (400) from 1 MiB slices, before
         its text is made: 15 MB of `{},{},...` no longer becomes a 15 MB str."""
         request = self._js_request
-        length = request.headers.get("content-length")
+        length = self._headers.get("content-length")
         if length and length.isdigit() and int(length) <= min(max_bytes, _VALUE_COUNT_SLICE):
             # A small body (every chat, translate and embeddings request) in one crossing: its
             # bytes, counted and decoded in Python, instead of a Uint8Array, a slice, a TextDecoder
@@ -623,12 +638,12 @@ class JsBody:
     async def read_form(self, max_bytes: int) -> Form:
         request = self._js_request
         try:
-            length = request.headers.get("content-length")
+            length = self._headers.get("content-length")
             if length and length.isdigit() and int(length) <= max_bytes:
                 form = await request.formData()
             else:
                 data = await self._read(max_bytes)
-                init = _js_object({"headers": _js_object({"content-type": request.headers.get("content-type") or ""})})
+                init = _js_object({"headers": _js_object({"content-type": self._headers.get("content-type") or ""})})
                 form = await js.Response.new(data, init).formData()
         except JsException:
             raise bad_request("The form body is malformed (truncated or not multipart).", code="invalid_form") from None
@@ -685,7 +700,8 @@ def _abort_signal(js_request: JsProxy):
 
 
 def _core_request(js_request: JsProxy) -> Request:
-    return Request(js_request.method, js_request.url, JsHeaders(js_request.headers), JsBody(js_request),
+    headers = JsHeaders(js_request.headers)
+    return Request(js_request.method, js_request.url, headers, JsBody(js_request, headers),
                    client_gone=_abort_signal(js_request))
 
 
@@ -975,7 +991,7 @@ async def serve(request, env, runtime: str, ctx=None) -> JsProxy:
     _install_microtask_call_soon(asyncio.get_running_loop())
     js_request = _unwrap(request)
     env = _unwrap(env)
-    ai, images = getattr(env, "AI", None), getattr(env, "IMAGES", None)
+    ai, images, usage_db = getattr(env, "AI", None), getattr(env, "IMAGES", None), getattr(env, _USAGE_DB, None)
     platform = Platform(
         runtime=runtime,
         pyodide_version=_PYODIDE_VERSION,
@@ -985,7 +1001,7 @@ async def serve(request, env, runtime: str, ctx=None) -> JsProxy:
         fetcher=JsFetcher(),
         python_heap_bytes=_python_heap_bytes,
         cache=_text_cache(),
-        database=D1Database(getattr(env, _USAGE_DB)) if getattr(env, _USAGE_DB, None) is not None else None,
+        database=D1Database(usage_db) if usage_db is not None else None,
         defer=_deferrer(ctx),
     )
     return _js_response(await handle(_core_request(js_request), platform))

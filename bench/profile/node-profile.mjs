@@ -1,0 +1,47 @@
+// Where a request's Python time goes, timed with a clock that runs. Inside workerd the clock
+// stands still while a request runs, so Python cannot be profiled there. This runs the gateway's
+// own `serve()` in node's Pyodide (npm `pyodide`, the Pyodide 314 that production selects), with
+// the AI emulator (scripts/local/ai-emulator.mjs) as the binding and node's Request and Response,
+// and prints µs per request for the empty handler, the floor (bench/profile/floor.py) and the
+// gateway, then the gateway's cProfile grouped by module and its costliest functions.
+//
+//   node bench/profile/node-profile.mjs [chat|translate|embeddings] [--requests N] [--top K] [--src DIR]
+//
+// Node is not workerd: the absolute figures differ (no per-request isolate entry, node's own
+// Request), but the Python, the Pyodide FFI and V8 are the same, so the split between them holds.
+// cProfile roughly doubles the time it measures; the per-request figures are taken without it.
+
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadPyodide } from "pyodide";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "../..");
+const argv = process.argv.slice(2);
+const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
+const positional = argv.filter((a, i) => !a.startsWith("--") && !argv[i - 1]?.startsWith("--"));
+const ENDPOINT = positional[0] ?? "chat";
+if (!["chat", "translate", "embeddings"].includes(ENDPOINT)) {
+  console.error("usage: node bench/profile/node-profile.mjs [chat|translate|embeddings] [--requests N] [--top K] [--src DIR]");
+  process.exit(2);
+}
+
+const emulator = (await import(path.join(ROOT, "scripts/local/ai-emulator.mjs"))).default;
+globalThis.GATEWAY_AI = emulator({});
+globalThis.makeRequest = (url, init) => new Request(url, init);
+
+const pyodide = await loadPyodide();
+const src = path.resolve(option("--src", path.join(ROOT, "src")));
+for (const dir of [src, HERE]) {
+  pyodide.FS.mkdirTree(dir);
+  pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: dir }, dir);
+}
+pyodide.globals.set("SRC", src);
+pyodide.globals.set("HERE", HERE);
+pyodide.globals.set("ENDPOINT", ENDPOINT);
+pyodide.globals.set("REQUESTS", Number(option("--requests", 2000)));
+pyodide.globals.set("TOP", Number(option("--top", 20)));
+await pyodide.runPythonAsync(fs.readFileSync(path.join(HERE, "node_profile.py"), "utf8"));
+// The gateway's AI timeouts leave 120 s timers behind; node would wait for them.
+process.exit(0);
