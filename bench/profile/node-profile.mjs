@@ -15,21 +15,27 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPyodide } from "pyodide";
+import { endpoints } from "../common.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "../..");
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const positional = argv.filter((a, i) => !a.startsWith("--") && !argv[i - 1]?.startsWith("--"));
+// The requests bench/cpu.mjs and bench/run.mjs time, and the env a gateway keyed like theirs gets.
+const KEY = "sk-bench";
+const ENDPOINTS = endpoints(KEY);
 const ENDPOINT = positional[0] ?? "chat";
-if (!["chat", "translate", "embeddings"].includes(ENDPOINT)) {
-  console.error("usage: node bench/profile/node-profile.mjs [chat|translate|embeddings] [--requests N] [--top K] [--src DIR]");
+if (!(ENDPOINT in ENDPOINTS)) {
+  console.error(`usage: node bench/profile/node-profile.mjs [${Object.keys(ENDPOINTS).join("|")}] [--requests N] [--top K] [--src DIR]`);
   process.exit(2);
 }
-
+const endpoint = ENDPOINTS[ENDPOINT];
 const emulator = (await import(path.join(ROOT, "scripts/local/ai-emulator.mjs"))).default;
-globalThis.GATEWAY_AI = emulator({});
-globalThis.makeRequest = (url, init) => new Request(url, init);
+globalThis.GATEWAY_ENV = { AI: emulator({}), API_KEYS: KEY, TRANSLATE_PASSWORD: KEY };
+const url = new URL(endpoint.path, "http://gateway.local").href;
+const init = { method: "POST", body: endpoint.body, headers: { ...endpoint.headers, "content-length": String(endpoint.body.length) } };
+globalThis.makeRequest = () => new Request(url, init);
 
 const pyodide = await loadPyodide();
 const src = path.resolve(option("--src", path.join(ROOT, "src")));

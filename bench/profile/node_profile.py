@@ -2,7 +2,6 @@
 
 import collections
 import cProfile
-import json
 import pstats
 import sys
 import time
@@ -10,35 +9,15 @@ import time
 sys.path[:0] = [SRC, HERE]
 
 import js
-from pyodide.ffi import to_js
 
 from floor import on_fetch as floor_fetch
 from gateway.runtime import serve
 
-KEY = "sk-bench"
-# The requests of bench/common.mjs `endpoints()`.
-ENDPOINTS = {
-    "chat": ("/v1/chat/completions", {"model": "@cf/meta/llama-3.1-8b-instruct-fast", "messages": [
-        {"role": "system", "content": "You are a concise assistant."},
-        {"role": "user", "content": "Tell me about the sea in twenty words"}], "max_tokens": 64}),
-    "translate": (f"/translate?password={KEY}", {"text": "Guten Morgen, wie geht es dir heute?", "source_lang": "DE", "target_lang": "EN"}),
-    "embeddings": ("/v1/embeddings", {"model": "@cf/baai/bge-m3", "input": ["hello world", "the quick brown fox jumps over the lazy dog"]}),
-}
-
-
-def js_object(value):
-    return to_js(value, dict_converter=js.Object.fromEntries)
-
-
-path, body = ENDPOINTS[ENDPOINT]
-text = json.dumps(body)
-init = js_object({"method": "POST", "body": text, "headers": {
-    "authorization": f"Bearer {KEY}", "content-type": "application/json", "content-length": str(len(text))}})
-env = js_object({"AI": js.GATEWAY_AI, "API_KEYS": KEY, "TRANSLATE_PASSWORD": KEY})
+env = js.GATEWAY_ENV
 
 
 def request():
-    return js.makeRequest("http://gateway.local" + path, init)
+    return js.makeRequest()
 
 
 async def empty():
