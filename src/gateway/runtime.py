@@ -168,7 +168,6 @@ class JsVectors(RuntimeVectors):
         self._items = items
         self._count = items.length
         self._vectors = None
-        self._size = 0
 
     def __len__(self) -> int:
         return self._count
@@ -191,7 +190,7 @@ class JsVectors(RuntimeVectors):
         size = vectors[0].length
         if not size or any(vector.length != size for vector in vectors):
             return "embeddings result holds empty vectors or vectors of different lengths"
-        self._vectors, self._size = vectors, size
+        self._vectors = vectors
         return None
 
     def items(self) -> list:
@@ -205,13 +204,7 @@ class JsVectors(RuntimeVectors):
         if not self._count:
             return []
         # Float32Array rounds as struct.pack("<f") does; every Workers host is little-endian.
-        size = self._size
-        packed = js.Float32Array.new(self._count * size)
-        for index, vector in enumerate(self._vectors):
-            packed.set(vector, index * size)
-        packed = packed.to_bytes()
-        step = size * 4
-        return [packed[i : i + step] for i in range(0, len(packed), step)]
+        return [js.Float32Array.new(vector).to_bytes() for vector in self._vectors]
 
 
 def _is_null(value) -> bool:

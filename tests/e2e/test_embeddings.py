@@ -29,13 +29,16 @@ def test_batch_keeps_order_and_is_deterministic(client):
 
 
 def test_base64_encoding_matches_float(client, http, auth_headers):
-    floats = http.post("/v1/embeddings", headers=auth_headers, json={"model": "@cf/baai/bge-m3", "input": "same text"}).json()
+    texts = ["same text", "another text"]  # each vector packed on its own: none may borrow another's bytes
+    floats = http.post("/v1/embeddings", headers=auth_headers, json={"model": "@cf/baai/bge-m3", "input": texts}).json()
     encoded = http.post(
-        "/v1/embeddings", headers=auth_headers, json={"model": "@cf/baai/bge-m3", "input": "same text", "encoding_format": "base64"}
+        "/v1/embeddings", headers=auth_headers, json={"model": "@cf/baai/bge-m3", "input": texts, "encoding_format": "base64"}
     ).json()
-    raw = base64.b64decode(encoded["data"][0]["embedding"])
-    decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
-    assert decoded == pytest.approx(floats["data"][0]["embedding"], rel=1e-6)
+    assert len(encoded["data"]) == 2 and floats["data"][0]["embedding"] != floats["data"][1]["embedding"]
+    for packed, plain in zip(encoded["data"], floats["data"]):
+        raw = base64.b64decode(packed["embedding"])
+        decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
+        assert decoded == pytest.approx(plain["embedding"], rel=1e-6)
     # The openai SDK asks for base64 by default and decodes it itself.
     sdk = client.embeddings.create(model="@cf/baai/bge-m3", input="same text")
     assert sdk.data[0].embedding == pytest.approx(floats["data"][0]["embedding"], rel=1e-6)
