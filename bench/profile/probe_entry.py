@@ -12,16 +12,13 @@ change to the gateway (monkeypatched for that request only) to see what it would
 
 import asyncio
 import json
-import time
 
 import js
 from pyodide.ffi import create_proxy, to_js
 
 from gateway import app, auth, catalog, chat, cors, http, runtime, sse
 from gateway.config import Settings
-from gateway.endpoints import chat as chat_endpoint
-from gateway.endpoints import common, embeddings as embeddings_endpoint, translate as translate_endpoint
-from gateway.errors import UpstreamError, from_upstream
+from gateway.endpoints import common
 from gateway.platform import Platform
 
 CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
@@ -38,11 +35,15 @@ def _settings_once(env):
     return _settings_cache["value"]
 
 
-async def _run_model_no_wait_for(ctx, model_id, inputs, **options):
-    try:
-        return await ctx.platform.ai.run(model_id, inputs, **options)
-    except UpstreamError as error:
-        raise from_upstream(error, model_id, time.time()) from None
+_original_metered = app.metered
+
+
+def _metered_no_wait_for(request, platform, credential, route):
+    """The request's metered platform with no timeout round its AI calls (metering.MeteredAi)."""
+    own = _original_metered(request, platform, credential, route)
+    if own.ai is not None:
+        own.ai._timeout = None
+    return own
 
 
 _original_base64 = runtime.JsFile.base64
@@ -64,19 +65,14 @@ async def _base64_batched(self):
     return runtime._LazyJsString(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
 
 
-_RUN_MODEL_USERS = (chat_endpoint, translate_endpoint, embeddings_endpoint)
-_ORIGINALS = {
-    "settings": runtime._settings,
-    "run_model": {m: m.run_model for m in _RUN_MODEL_USERS},
-}
+_ORIGINALS = {"settings": runtime._settings}
 
 
 def _apply(patch: str):
     names = {"settings_once", "no_wait_for"} if patch == "all" else {patch}
     runtime.JsFile.base64 = _base64_batched if "base64_batched" in names else _original_base64
     runtime._settings = _settings_once if "settings_once" in names else _ORIGINALS["settings"]
-    for module, original in _ORIGINALS["run_model"].items():
-        module.run_model = _run_model_no_wait_for if "no_wait_for" in names else original
+    app.metered = _metered_no_wait_for if "no_wait_for" in names else _original_metered
 
 
 # --- probes ----------------------------------------------------------------------------------------------
@@ -94,7 +90,7 @@ class _FakeAi:
     def __init__(self, result):
         self.result = result
 
-    async def run(self, model, inputs, options=None):
+    async def run(self, model, inputs, options=None, *, vectors_key=None):
         return self.result
 
 

@@ -121,7 +121,7 @@ function base64(bytes) {
 
 function streamOf(chunks, delayMs = 0) {
   let i = 0;
-  return new ReadableStream({
+  const source = new ReadableStream({
     async pull(controller) {
       if (i >= chunks.length) return controller.close();
       if (delayMs && i > 0) await new Promise((r) => setTimeout(r, delayMs));
@@ -129,6 +129,14 @@ function streamOf(chunks, delayMs = 0) {
       controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
     },
   });
+  // The real binding's streams come from the network: the runtime's own byte streams (BYOB-readable,
+  // tee-able), not JS-constructed ones, which the 2024 workerd mishandles (a tee whose copy is read
+  // by Response.arrayBuffer() leaves the other branch empty). Piped through an identity transform,
+  // this one is of the same kind.
+  if (typeof IdentityTransformStream === "undefined") return source;
+  const pipe = new IdentityTransformStream();
+  source.pipeTo(pipe.writable).catch(() => {});
+  return pipe.readable;
 }
 
 function sse(events) {

@@ -124,6 +124,11 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
   const faults = env.LOCAL_R2_FAULTS ? path.join(ROOT, "scripts/local/r2-faults.mjs") : null;
   const wrapped = faults ? Object.fromEntries(Object.keys(r2).map((name) => [name, { scriptName: "r2-faults" }])) : {};
   const d1 = env.LOCAL_NO_D1 ? {} : Object.fromEntries((wrangler.d1_databases ?? []).map((d) => [d.binding, d.database_name]));
+  // Fault tests: LOCAL_D1_FAULTS=<file> puts each database behind a wrapper that fails its
+  // statements while that file says so (scripts/local/d1-faults.mjs).
+  const d1Faults = env.LOCAL_D1_FAULTS && !env.LOCAL_NO_D1 ? path.join(ROOT, "scripts/local/d1-faults.mjs") : null;
+  const d1FaultFile = env.LOCAL_D1_FAULTS;
+  const d1Wrapped = d1Faults ? Object.fromEntries(Object.keys(d1).map((name) => [name, { scriptName: `d1-faults-${name}` }])) : {};
 
   return {
     host: env.HOST || "127.0.0.1",
@@ -141,11 +146,12 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
           .filter((flag) => runtime === "production" || !LEGACY_UNKNOWN_FLAGS.includes(flag)),
         bindings,
         r2Buckets: faults ? {} : r2,
-        d1Databases: d1,
+        d1Databases: d1Faults ? {} : d1,
         // The Cache API (caches.default), for the translation cache; Miniflare's default, said here.
         cache: true,
         wrappedBindings: {
           ...wrapped,
+          ...d1Wrapped,
           [aiBinding]: {
             scriptName: "workers-ai-emulator",
             bindings: {
@@ -169,8 +175,37 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
       ...(faults
         ? [{ name: "r2-faults", modulesRoot: path.dirname(faults), modules: [{ type: "ESModule", path: faults, contents: fs.readFileSync(faults, "utf8") }] }]
         : []),
+      ...Object.entries(d1Faults ? d1 : {}).map(([name, database]) => ({
+        name: `d1-faults-${name}`,
+        modulesRoot: path.dirname(d1Faults),
+        modules: [{ type: "ESModule", path: d1Faults, contents: fs.readFileSync(d1Faults, "utf8") }],
+        d1Databases: { DB: database },
+        serviceBindings: { FAULTS: async () => new Response(fs.existsSync(d1FaultFile) ? fs.readFileSync(d1FaultFile, "utf8") : "") },
+      })),
     ],
   };
+}
+
+// A migration file's statements: split at the `;` that ends a line, except inside a trigger's
+// BEGIN ... END (whose own statements end in `;` too), comments dropped.
+export function sqlStatements(sql) {
+  const statements = [];
+  let current = [];
+  let inBody = false;
+  for (const raw of sql.split("\n")) {
+    const line = raw.replace(/--.*$/, "").trimEnd();
+    if (!line.trim()) continue;
+    current.push(line);
+    if (/^\s*BEGIN\s*$/i.test(line) || /\bBEGIN$/i.test(line.trim())) inBody = true;
+    const ends = line.endsWith(";") && (!inBody || /^\s*END\s*;$/i.test(line));
+    if (ends) {
+      if (inBody) inBody = false;
+      statements.push(current.join("\n").replace(/;\s*$/, "").trim());
+      current = [];
+    }
+  }
+  if (current.join("").trim()) statements.push(current.join("\n").trim());
+  return statements;
 }
 
 // Applies the not yet applied files of migrations/ to each local D1 database, in name order,
@@ -178,21 +213,22 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
 export async function applyMigrations(mf, config) {
   const wrangler = parseToml(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
   const applied = [];
-  for (const [binding] of Object.entries(config.workers[0].d1Databases ?? {})) {
-    const entry = (wrangler.d1_databases ?? []).find((d) => d.binding === binding);
+  // The gateway's own databases, or the fault wrapper's (which holds them as `DB`).
+  const databases = config.workers.flatMap((worker) => Object.entries(worker.d1Databases ?? {}).map(([binding, name]) => ({ worker: worker.name, binding, name })));
+  for (const { worker, binding, name } of databases) {
+    const entry = (wrangler.d1_databases ?? []).find((d) => d.database_name === name);
     const dir = path.join(ROOT, entry?.migrations_dir ?? "migrations");
     if (!fs.existsSync(dir)) continue;
-    const db = await mf.getD1Database(binding);
+    const db = await mf.getD1Database(binding, worker);
     await db.exec(
       "CREATE TABLE IF NOT EXISTS d1_migrations(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL);",
     );
     const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all()).results.map((row) => row.name));
-    for (const name of fs.readdirSync(dir).filter((file) => file.endsWith(".sql")).sort()) {
-      if (done.has(name)) continue;
-      const sql = fs.readFileSync(path.join(dir, name), "utf8");
-      const statements = sql.replace(/--[^\n]*/g, "").split(";").map((s) => s.trim()).filter(Boolean);
-      await db.batch([...statements.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(name)]);
-      applied.push(`${binding}: ${name}`);
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
+      if (done.has(file)) continue;
+      const statements = sqlStatements(fs.readFileSync(path.join(dir, file), "utf8"));
+      await db.batch([...statements.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file)]);
+      applied.push(`${entry?.binding ?? binding}: ${file}`);
     }
   }
   return applied;

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import traceback
 
-from . import envelopes, limits, usage
+from . import envelopes, ledger, limits, usage
 from .auth import require_api_key, require_translate_secret
+from .budget import Budget
 from .cors import cors_headers, preflight
 from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, moderations, playground, responses, translate
 from .endpoints import usage as usage_endpoint
 from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
 from .http import AnyResponse, Request, Response
+from .metering import MeteredAi, Meter
 from .platform import Context, Platform
 from .routing import Route, Router
 
@@ -67,21 +70,44 @@ def resolve_route(method: str, path: str):
             raise error from None
 
 
+# The routes whose credential also counts DeepL characters (and meets DEEPL_CHARACTER_LIMIT).
+_TRANSLATION_AUTH = (require_translate_secret, deepl_secret)
+
+
+def metered(request: Request, platform: Platform, credential: str | None, route) -> Platform:
+    """The request's own platform: its meter (under the credential that opened it, whichever way it
+    was presented) and the AI binding reachable only through that meter."""
+    settings = platform.settings
+    calls = Budget(settings.max_ai_calls_per_request, client_gone=request.client_gone)
+    own = dataclasses.replace(platform)
+    started = usage.now(Context(request, own))
+    hashed = usage.key_hash(credential) if credential is not None else None
+    limits_ = ledger.Limits(
+        neurons=usage.budget_for(settings, hashed, credential) if hashed is not None else None,
+        characters=settings.deepl_character_limit if route is not None and route.auth in _TRANSLATION_AUTH else None,
+    )
+    own.meter = Meter(key=credential, hashed=hashed, day=usage.utc_day(started), started=started, calls=calls,
+                      database=platform.database, limits=limits_, defer=platform.defer)
+    if platform.ai is not None:
+        own.ai = MeteredAi(platform.ai, own.meter, settings.ai_timeout_seconds)
+    return own
+
+
 async def handle(request: Request, platform: Platform) -> AnyResponse:
     settings = platform.settings
     if request.method == "OPTIONS":
         return preflight(request, settings)
-    ctx = Context(request, platform)
+    credential, route = None, None
     try:
         match = resolve_route(request.method, request.path)
         route = match.route
         request.max_body_bytes = limits.body_limit(route.pattern)
         if not route.public:
-            checked = (route.auth or require_api_key)(request, settings)
-            if inspect.isawaitable(checked):  # a check that reads the body (DeepL's `auth_key` field)
-                await checked
-            usage.start(ctx, translate_route=route.auth in (require_translate_secret, deepl_secret))
-        response = await route.handler(ctx, **match.params)
+            credential = (route.auth or require_api_key)(request, settings)
+            if inspect.isawaitable(credential):  # a check that reads the body (DeepL's `auth_key` field)
+                credential = await credential
+        platform = metered(request, platform, credential, route)
+        response = await route.handler(Context(request, platform), **match.params)
     except ApiError as error:
         response = render_error(request.path, error)
     except Exception:
@@ -89,8 +115,12 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         # code and messages, never local variables, so no key can end up there).
         print(f"unhandled error on {request.method} {request.path}:\n{traceback.format_exc()}")
         response = render_error(request.path, internal_error())
-    # What the request spent is written even when it failed after its AI calls.
-    await usage.finish(ctx)
+    # What the request spent is written even when it failed after its AI calls: once the answer
+    # (and any stream in it) is done, in a task the runtime keeps alive (see metering.py).
+    meter = platform.meter
+    if meter is not None:
+        meter.answered()
+        await meter.settled()
     response.headers.update(cors_headers(request, settings))
     if not limits.are_headers_safe(response.headers.values(), 8192):
         # The edge checks should have refused whatever led here; never let the runtime fail on it.

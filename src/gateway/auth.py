@@ -1,4 +1,8 @@
-"""API-key checks: constant-time, and closed when no key is configured."""
+"""API-key checks: constant-time, and closed when no key is configured.
+
+Each check returns the credential that opened the request: the request is metered under it
+(metering.py), whichever way the client presented it.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,13 @@ def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
     return matched
 
 
-def require_api_key(request: Request, settings: Settings) -> None:
+def matching(candidates: list[str], keys: tuple[str, ...]) -> str | None:
+    """The first candidate that is one of `keys`, each compared in full."""
+    matches = [candidate for candidate in candidates if key_matches(candidate, keys)]
+    return matches[0] if matches else None
+
+
+def require_api_key(request: Request, settings: Settings) -> str:
     if not settings.api_keys:
         raise unauthorized(
             "This gateway has no API key configured, so it refuses every request. "
@@ -56,9 +66,10 @@ def require_api_key(request: Request, settings: Settings) -> None:
         )
     if not key_matches(key, settings.api_keys):
         raise unauthorized("Incorrect API key provided.")
+    return key
 
 
-def require_translate_secret(request: Request, settings: Settings) -> None:
+def require_translate_secret(request: Request, settings: Settings) -> str:
     """/translate and /v2/translate: the translate secret when one is set, otherwise any API key."""
     secrets = (settings.translate_password,) if settings.translate_password else settings.api_keys
     if not secrets:
@@ -74,6 +85,7 @@ def require_translate_secret(request: Request, settings: Settings) -> None:
             code="missing_api_key",
         )
     # Any one of them may be the secret (a header and a query can both be sent); each is compared in full.
-    matches = [key_matches(secret, secrets) for secret in presented]
-    if not any(matches):
+    secret = matching(presented, secrets)
+    if secret is None:
         raise unauthorized("Incorrect translate secret provided.")
+    return secret

@@ -367,9 +367,14 @@ class ChatStreamRelay:
     A failure midway (an error event, a stream without `[DONE]`, the runtime's idle watchdog)
     ends the stream with an `error` event and no `[DONE]`, so clients can tell a cut answer from
     a complete one.
+
+    `on_finish(usage, completion_chars)` is told once, when the stream ends or breaks, what the
+    model reported as its usage (None if nothing) and how to count the characters it relayed
+    (metering.MeteredStream.report).
     """
 
-    def __init__(self, request: ChatRequest, *, created: int):
+    def __init__(self, request: ChatRequest, *, created: int,
+                 on_finish: Callable[[Any, Callable[[], int]], None] | None = None):
         self.request = request
         self.model_id = request.model.id
         self.completion_id = new_completion_id()
@@ -390,6 +395,8 @@ class ChatStreamRelay:
         self._usage_raw = None
         self._reported = None
         self._tool_calls: list = []
+        self._on_finish = on_finish
+        self._other_chars = 0  # reasoning and tool-call text, counted for an answer without usage
         self._received = 0
 
     # --- the runtime's side -------------------------------------------------------------------
@@ -469,6 +476,7 @@ class ChatStreamRelay:
         out.append(encode_event(DONE))
         self.closed = True
         self._plain_ready = False
+        self._finish()
         return out
 
     def fail_events(self, reason: str) -> list[str]:
@@ -481,7 +489,16 @@ class ChatStreamRelay:
                                            "type": "server_error", "param": None, "code": "stream_interrupted"}}))
         self.closed = True
         self._plain_ready = False
+        self._finish()
         return out
+
+    def _finish(self) -> None:
+        if self._on_finish is not None:
+            on_finish, self._on_finish = self._on_finish, None
+            on_finish(self._usage_raw, self._relayed_chars)
+
+    def _relayed_chars(self) -> int:
+        return sum(map(len, self._produced)) + len(self._plain_text()) + self._other_chars
 
     def _allow_plain_reads(self) -> None:
         """From now on, whole reads of plain text events may take feed_bytes' fast path."""
@@ -628,6 +645,7 @@ class ChatStreamRelay:
             self._reported = choice.get("finish_reason") or self._reported
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if reasoning:
+                self._other_chars += len(reasoning) if isinstance(reasoning, str) else 0
                 out.append(self._chunk({"reasoning_content": reasoning}))
             text, calls = delta.get("content"), delta.get("tool_calls")
             if text is None and isinstance(choice.get("text"), str):
@@ -674,6 +692,10 @@ async def relay_events(source: AsyncIterable[bytes], relay: "ChatStreamRelay") -
         for event in relay.fail_events(f"{type(exc).__name__}: {exc}"):
             yield event
         return
+    except BaseException:
+        # Closed before its end (the client left): what was relayed so far is reported.
+        relay.fail_events("the stream was closed before its end")
+        raise
     for event in relay.end_events():
         yield event
 

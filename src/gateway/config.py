@@ -38,9 +38,9 @@ def _seconds(value: str | None, default: float) -> float:
     return _parsed(value, default, float, lambda seconds: 0 < seconds <= 900)
 
 
-def _count(value: str | None, default: int) -> int:
+def _count(value: str | None, default: int | None) -> int | None:
     text = (value or "").strip().replace("_", "")
-    return int(text) if text.isdigit() else default
+    return int(text) if text.isascii() and text.isdigit() else default
 
 
 def _cache_seconds(value: str | None, default: float) -> float:
@@ -135,8 +135,9 @@ class Settings:
     admin_keys: tuple[str, ...] = ()
     # Tests only: honour an `X-Test-Now` header (epoch seconds) as the clock. Never set in production.
     test_clock: bool = False
-    # What DeepL's /v2/usage reports as `character_limit` (DeepL API Free's monthly figure by default).
-    deepl_character_limit: int = 500_000
+    # Characters a key may translate per UTC month on /translate and /v2/translate (DeepL's
+    # `character_limit`, enforced with 456); None: no limit (reported as DeepL reports no limit).
+    deepl_character_limit: int | None = None
     # Hand a model's stream to the client untouched when it already is what the gateway would
     # send (chat.passthrough_safe); "false" re-frames every stream in Python.
     stream_passthrough: bool = True
@@ -163,7 +164,7 @@ class Settings:
             key_budgets=parse_budgets(lookup("KEY_BUDGETS")),
             admin_keys=_split_list(lookup("ADMIN_KEYS")),
             test_clock=_flag(lookup("TEST_CLOCK"), False),
-            deepl_character_limit=_count(lookup("DEEPL_CHARACTER_LIMIT"), 500_000),
+            deepl_character_limit=_count(lookup("DEEPL_CHARACTER_LIMIT"), None),
             stream_passthrough=_flag(lookup("STREAM_PASSTHROUGH"), True),
             models_cache_seconds=_cache_seconds(lookup("MODELS_CACHE_SECONDS"), 600.0),
             max_ai_calls_per_request=_bounded_count(lookup("MAX_AI_CALLS_PER_REQUEST"), 200),

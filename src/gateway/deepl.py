@@ -3,30 +3,25 @@
 - the request fields of `/v2/translate` (JSON or form, repeated or comma-joined tag lists) turned
   into the segmenter's `markup.Options`;
 - the 403 DeepL answers for a wrong or missing key, and the legacy `auth_key` field;
-- the character count behind `/v2/usage`, behind a small interface (`CharacterCounter`): this
-  isolate's own count until a shared store takes over;
+- the character count behind `/v2/usage` and DEEPL_CHARACTER_LIMIT: per key and UTC month, in the
+  usage table (held before a translation, counted after it: metering.py, ledger.py);
 - the language lists of `/v2/languages`, from the language table.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import time
-from typing import Protocol
 from urllib.parse import parse_qs
 
-from . import languages, markup, usage
-from .auth import key_matches, presented_translate_secrets
+from . import languages, ledger, markup
+from .auth import matching, presented_translate_secrets
 from .config import Settings
 from .errors import ApiError, bad_request
 from .http import Request
-from .platform import Context
+from .metering import accounting_unavailable
+from .platform import Context, DatabaseError
 
 SPLIT_SENTENCES = ("0", "1", "nonewlines")
 FORMALITY = ("default", "more", "less", "prefer_more", "prefer_less")
-# DeepL API Free's monthly character allowance: what /v2/usage reports as the limit unless configured.
-DEEPL_FREE_CHARACTER_LIMIT = 500_000
 
 
 # --- request fields -------------------------------------------------------------------------------
@@ -119,8 +114,9 @@ async def _candidates(request: Request) -> list[str]:
     return found
 
 
-async def require_secret(request: Request, settings: Settings) -> None:
-    """/v2/*: the translate secret (or any API key when none is set), as DeepL's clients send it.
+async def require_secret(request: Request, settings: Settings) -> str:
+    """/v2/*: the translate secret (or any API key when none is set), as DeepL's clients send it
+    (a header, or the legacy `auth_key` in the query or the form); the one that matched.
 
     DeepL answers 403 for a wrong or missing key, and its libraries raise their
     authorization error only for that status, so these routes do the same.
@@ -133,66 +129,44 @@ async def require_secret(request: Request, settings: Settings) -> None:
     if not candidates:
         raise ApiError(403, "Missing authentication key: send `Authorization: DeepL-Auth-Key <secret>`.",
                        type="authentication_error", code="missing_api_key")
-    if not any([key_matches(candidate, secrets) for candidate in candidates]):
+    secret = matching(candidates, secrets)
+    if secret is None:
         raise ApiError(403, "Authorization failure: wrong authentication key.", type="authentication_error",
                        code="invalid_api_key")
+    return secret
 
 
-async def secret_id(request: Request, settings: Settings) -> str:
-    """A stable, non-reversible name for the secret this request authenticated with (never the secret)."""
-    secrets = _secrets(settings)
-    for candidate in await _candidates(request):
-        if key_matches(candidate, secrets):
-            return _secret_name(candidate)
-    return "anonymous"
+# --- the character count ---------------------------------------------------------------------------
+
+# What DeepL reports as the limit of a Pro account without cost control: no limit.
+UNLIMITED_CHARACTERS = 1_000_000_000_000
 
 
-@functools.lru_cache(maxsize=64)  # configured secrets only: a candidate is named once it matched one
-def _secret_name(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]
+def character_limit(settings: Settings) -> int:
+    return settings.deepl_character_limit if settings.deepl_character_limit is not None else UNLIMITED_CHARACTERS
 
 
-# --- usage ----------------------------------------------------------------------------------------
-
-class CharacterCounter(Protocol):
-    """Characters translated per secret and UTC day (`YYYY-MM-DD`)."""
-
-    async def add(self, secret: str, day: str, characters: int) -> None: ...
-
-    async def used(self, secret: str, day: str) -> int: ...
+async def reserve_characters(ctx: Context, texts: list[str]) -> None:
+    """Before translating: with DEEPL_CHARACTER_LIMIT set, the request's characters are held against
+    the key's month (456 when they do not fit)."""
+    await ctx.meter.reserve_characters(sum(billed_characters(text) for text in texts))
 
 
-class IsolateCounter:
-    """Counts in this isolate's memory: exact for one isolate, reset when it restarts, not shared
-    between isolates or data centres. A shared store (D1) replaces it through `Platform.characters`."""
-
-    def __init__(self):
-        self._counts: dict[tuple[str, str], int] = {}
-
-    async def add(self, secret: str, day: str, characters: int) -> None:
-        for key in [key for key in self._counts if key[1] != day]:
-            del self._counts[key]  # only today is ever asked for
-        self._counts[(secret, day)] = self._counts.get((secret, day), 0) + characters
-
-    async def used(self, secret: str, day: str) -> int:
-        return self._counts.get((secret, day), 0)
+def count_characters(ctx: Context, model_id: str, texts: list[str]) -> None:
+    """After translating: what the request bills, added to its key's count (/translate and /v2/translate share it)."""
+    ctx.meter.count_characters(model_id, sum(billed_characters(text) for text in texts))
 
 
-ISOLATE_COUNTER = IsolateCounter()
-
-
-def counter(ctx: Context) -> CharacterCounter:
-    return ctx.platform.characters or ISOLATE_COUNTER
-
-
-async def count_characters(ctx: Context, texts: list[str]) -> None:
-    """Adds what a translation request bills to its secret's count for today (/translate and /v2/translate share it)."""
-    billed = sum(billed_characters(text) for text in texts)
-    await counter(ctx).add(await secret_id(ctx.request, ctx.settings), utc_day(), billed)
-
-
-def utc_day(now: float | None = None) -> str:
-    return usage.utc_day(time.time() if now is None else now)
+async def characters_used(ctx: Context) -> int:
+    """The key's characters this UTC month, from the usage table (every isolate's), with requests in flight."""
+    meter = ctx.meter
+    if meter.database is None:
+        return 0
+    try:
+        return await ledger.characters(meter.database, meter.hashed, meter.day)
+    except DatabaseError as error:
+        print(f"usage query failed: {error}")
+        raise accounting_unavailable() from None
 
 
 # --- languages ------------------------------------------------------------------------------------

@@ -16,13 +16,23 @@ ErrorRenderer = Callable[[ApiError], Response]
 openai = error_response
 
 
+# DeepL's status for a used-up quota ("Quota exceeded"): its clients raise their quota error and do
+# not retry, where a 429 makes them retry five times and then report "high load".
+DEEPL_QUOTA_STATUS = 456
+
+
+def _deepl_status(error: ApiError) -> int:
+    return DEEPL_QUOTA_STATUS if error.quota else error.status
+
+
 def deeplx(error: ApiError) -> Response:
     # DeepLX answers with the status repeated in the body's `code`.
-    return json_response({"code": error.status, "message": error.message}, error.status, error.headers)
+    status = _deepl_status(error)
+    return json_response({"code": status, "message": error.message}, status, error.headers)
 
 
 def deepl(error: ApiError) -> Response:
-    return json_response({"message": error.message}, error.status, error.headers)
+    return json_response({"message": error.message}, _deepl_status(error), error.headers)
 
 
 def cloudflare(error: ApiError) -> Response:

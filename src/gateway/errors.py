@@ -19,6 +19,7 @@ class ApiError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: dict[str, str] | None = None,
+        quota: bool = False,
     ):
         super().__init__(message)
         self.status = status
@@ -27,6 +28,9 @@ class ApiError(Exception):
         self.code = code
         self.param = param
         self.headers = dict(headers or {})
+        # A quota is used up (a key's budget, the account's daily allocation, a character limit):
+        # retrying soon cannot help. DeepL's clients know that as 456 (envelopes.deepl).
+        self.quota = quota
 
     def body(self) -> dict:
         return {
@@ -135,7 +139,9 @@ def from_upstream(error: UpstreamError, model: str, now: float) -> ApiError:
             status,
             "The Workers AI daily free allocation of this account is used up (error 3036); "
             "it resets at 00:00 UTC, or upgrade to Workers Paid.",
-            type=type_, code=code, headers={"Retry-After": str(seconds_until_utc_midnight(now))},
+            type=type_, code=code, quota=True,
+            # The OpenAI and Anthropic SDKs retry a 429 at once, ignoring a Retry-After of hours, unless told not to.
+            headers={"Retry-After": str(seconds_until_utc_midnight(now)), "X-Should-Retry": "false"},
         )
     if code == "requires_workers_paid":
         return ApiError(status, f"'{model}' needs the Workers Paid plan (Workers AI error 5035); GET /v1/models marks "

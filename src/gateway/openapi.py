@@ -230,7 +230,7 @@ def spec() -> dict:
             "post": _operation(
                 "DeepLX (Immersive Translate), or its `text_list` batch shape",
                 {**_ok(_JSON, {"anyOf": [_obj(("code", "data", "source_lang", "target_lang")), _obj(("translations",))]}),
-                 **_errors("DeepLXError", 400, 401, 404, 405, 413, 429, 503)},
+                 **_errors("DeepLXError", 400, 401, 404, 405, 413, 429, 456, 503)},
                 body=_json_body(_obj(("target_lang",), text={"type": "string"}, source_lang={"type": "string"},
                                      target_lang={"type": "string"}, text_list={"type": "array", "items": {"type": "string"}})),
                 security=_TRANSLATE_SECURITY,
@@ -239,7 +239,7 @@ def spec() -> dict:
         "/v2/translate": {
             "post": _operation(
                 "DeepL API shape",
-                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 403, 404, 405, 413, 429, 503)},
+                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 403, 404, 405, 413, 429, 456, 503)},
                 body={"required": True, "content": {
                     _JSON: {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, source_lang={"type": "string"}, target_lang={"type": "string"})},
                     "application/x-www-form-urlencoded": {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, target_lang={"type": "string"})},
@@ -258,10 +258,10 @@ def spec() -> dict:
         },
         "/v2/usage": {
             method: _operation(
-                "DeepL usage: characters this secret translated today (UTC), against DEEPL_CHARACTER_LIMIT",
+                "DeepL usage: characters this secret translated this month (UTC), against DEEPL_CHARACTER_LIMIT",
                 {**_ok(_JSON, _obj(("character_count", "character_limit"), character_count={"type": "integer"},
                                    character_limit={"type": "integer"})),
-                 **_errors("DeepLError", 403, 405)},
+                 **_errors("DeepLError", 403, 405, 503)},
                 security=_TRANSLATE_SECURITY,
             )
             for method in ("get", "post")

@@ -7,8 +7,8 @@ objects, unit tests with plain Python fakes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Protocol
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
 
 from .budget import Budget
 from .config import Settings
@@ -25,6 +25,20 @@ class RuntimeStream(Protocol):
     handle: Any
 
     def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    def tee(self) -> "tuple[RuntimeStream, Awaitable[StreamCopy]]":
+        """Two streams of the same bytes: one to hand on, and a copy the runtime reads to its end
+        (whatever the other's reader does) and keeps, for what Python wants of it afterwards."""
+
+
+class StreamCopy(Protocol):
+    """A whole stream's bytes, kept in the runtime: Python reads the parts it asks for."""
+
+    size: int
+
+    def tail(self, max_bytes: int) -> bytes: ...
+
+    def slices(self, step: int) -> "Iterable[bytes]": ...
 
 
 class RuntimeVectors:
@@ -143,7 +157,8 @@ class Database(Protocol):
     """A SQL database (D1, SQLite). Parameters are positional (`?1`, `?2`, ...);
     both raise `DatabaseError` when the database fails."""
 
-    async def execute(self, sql: str, params: list) -> None: ...
+    async def execute(self, sql: str, params: list) -> int:
+        """Runs a statement; the number of rows it changed."""
 
     async def query(self, sql: str, params: list) -> list[dict]: ...
 
@@ -169,24 +184,26 @@ class Platform:
     # Epoch seconds; tests replace it (see usage.now).
     clock: Callable[[], float] = time.time
     pyodide_version: str | None = None
-    # Characters translated per secret and day, for DeepL's /v2/usage (`deepl.CharacterCounter`);
-    # None: the isolate's own count.
-    characters: Any = None
+    # What this request spends (metering.Meter). The pipeline gives every request a platform of its
+    # own with this set and `ai` metered through it (metering.MeteredAi).
+    meter: Any = None
 
 
 @dataclass
 class Context:
     request: Request
     platform: Platform
-    # What this request spent, per model (usage.Meter); set by the pipeline for metered routes.
-    meter: Any = field(default=None)
-    # What this request may still spend (AI calls, remote fetches); see budget.py.
-    budget: Budget = field(default=None)  # type: ignore[assignment]
-
-    def __post_init__(self):
-        if self.budget is None:
-            self.budget = Budget(self.platform.settings.max_ai_calls_per_request, client_gone=self.request.client_gone)
 
     @property
     def settings(self) -> Settings:
         return self.platform.settings
+
+    @property
+    def meter(self):
+        """The request's spending (metering.Meter), shared by every context built on its platform."""
+        return self.platform.meter
+
+    @property
+    def budget(self) -> Budget:
+        """What this request may still make: AI calls, remote fetches (budget.py)."""
+        return self.platform.meter.calls

@@ -32,8 +32,8 @@ class Route:
     handler: Handler
     # Public routes are served without any credential (health, stored files).
     public: bool = False
-    # The credential check, `(request, settings) -> None` raising 401; None means
-    # the API key, so a route is never open by omission.
+    # The credential check, `(request, settings) -> credential` (maybe awaitable) raising 401 (403
+    # on DeepL's routes); None means the API key, so a route is never open by omission.
     auth: Callable[..., None] | None = None
     # How its errors are rendered, `(ApiError) -> Response`; None means OpenAI's envelope.
     errors: Callable[..., Any] | None = None

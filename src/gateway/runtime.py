@@ -111,6 +111,34 @@ class JsReadableStream:
                 # Not awaited: this may run while the generator is being closed.
                 reader.cancel()
 
+    def tee(self):
+        """(the stream for the client, an awaitable `JsStreamCopy` of the same bytes). The copy is read
+        by the runtime's own Response.arrayBuffer() from now on: no Python runs per chunk, and it
+        is read to its end whatever the client's branch does."""
+        branches = self.handle.tee()
+        whole = js.Response.new(branches[1]).arrayBuffer()
+
+        async def copy() -> "JsStreamCopy":
+            return JsStreamCopy(await whole)
+
+        return JsReadableStream(branches[0]), copy()
+
+
+class JsStreamCopy:
+    """A stream's bytes in one JS ArrayBuffer: Python reads only the slices it asks for."""
+
+    def __init__(self, buffer: JsProxy):
+        self._buffer = buffer
+        self.size = int(buffer.byteLength)
+
+    def tail(self, max_bytes: int) -> bytes:
+        start = max(0, self.size - max_bytes)
+        return js.Uint8Array.new(self._buffer, start, self.size - start).to_bytes()
+
+    def slices(self, step: int):
+        for start in range(0, self.size, step):
+            yield js.Uint8Array.new(self._buffer, start, min(step, self.size - start)).to_bytes()
+
 
 class WorkersAi:
     """`env.AI` with Python values in and out."""
@@ -452,11 +480,14 @@ class D1Database:
         statement = self._binding.prepare(sql)
         return statement.bind(*params) if params else statement
 
-    async def execute(self, sql: str, params: list) -> None:
+    async def execute(self, sql: str, params: list) -> int:
         try:
-            await self._statement(sql, params).run()
+            result = await self._statement(sql, params).run()
         except JsException as exc:
             raise DatabaseError(str(exc)) from None
+        meta = getattr(result, "meta", None)
+        changes = getattr(meta, "changes", None) if meta is not None and not _is_null(meta) else None
+        return int(changes) if isinstance(changes, (int, float)) else 0
 
     async def query(self, sql: str, params: list) -> list[dict]:
         try:
@@ -878,10 +909,12 @@ def _js_response(response) -> JsProxy:
 
 class _ClearableTimer(asyncio.Handle):
     """A timer handle whose cancel() clears the JS timeout. Pyodide's WebLoop.call_later never
-    clears its setTimeout, so on Pyodide 0.26 every cancelled timer (one per `asyncio.wait_for`)
-    stayed in the Python heap until it would have fired: with a 120 s AI
-    timeout, a stream's per-chunk timeouts grew the heap by ~8 KiB per streamed answer
-    (24 → 41 MiB in 2 load rounds)."""
+    clears its setTimeout, so every cancelled timer (one per `asyncio.wait_for`, i.e. one per AI
+    call) stays set until it would have fired, 120 s later. On Pyodide 0.26 each also stayed in the
+    Python heap (a stream's per-chunk timeouts grew it by ~8 KiB per streamed answer: 24 → 41 MiB in
+    2 load rounds). On every runtime each stays an active timeout, of which workerd allows 10 000:
+    a translation of 10 000 lines failed on Pyodide 314 with "QuotaExceededError: You have exceeded
+    the number of active timeouts you may set" at its 10 001st timer."""
 
     _timer = None
     _proxy = None
@@ -901,16 +934,6 @@ class _ClearableTimer(asyncio.Handle):
 _MAX_TIMEOUT_MS = 2**31 - 1
 
 
-def _cancelled_timers_leak(version: str | None) -> bool:
-    """Whether this Pyodide keeps cancelled timers in the Python heap. Measured with 1800 streamed
-    chats (3 rounds of 600, 20 at a time), Python heap per round, without the patch: Pyodide 0.26
-    24 → 28.8 → 34.6 → 41.6 MiB (24 → 28.8 with it); Pyodide 314: 30.0 throughout, with or without.
-    Pyodide 0.28 (compatibility dates before 2026-09-08) was not measured, so it keeps the patch."""
-    major = (version or "0").split(".", 1)[0]
-    return not major.isdigit() or int(major) < 314
-
-
-_TIMERS_LEAK = _cancelled_timers_leak(_PYODIDE_VERSION)
 
 
 def _install_clearable_timers(loop) -> None:
@@ -989,8 +1012,7 @@ def _python_heap_bytes() -> int:
 
 
 async def serve(request, env, runtime: str, ctx=None) -> JsProxy:
-    if _TIMERS_LEAK:
-        _install_clearable_timers(asyncio.get_running_loop())
+    _install_clearable_timers(asyncio.get_running_loop())
     _install_microtask_call_soon(asyncio.get_running_loop())
     js_request = _unwrap(request)
     env = _unwrap(env)

@@ -50,10 +50,13 @@ async def translate_texts(
     texts: list[str], source: str | None, target: str, translate_segment: TranslateSegment, *, tags: bool = False,
     options: markup.Options | None = None,
     budget: Budget | None = None,
+    before_calls: Callable[[list[tuple[str, str]], str], Awaitable[None]] | None = None,
 ) -> list[Translation]:
     """Each text translated to `target`; `source` None means detect it per text.
 
     The cutting into sentences and the putting back of markup is `markup`'s job (see there).
+    `before_calls(segments, target)` learns the distinct (source, segment) pairs before any is
+    translated (a budgeted key reserves for them in one write).
     """
     if options is None:
         options = markup.Options(tags="html") if tags else markup.PLAIN
@@ -75,6 +78,8 @@ async def translate_texts(
     keys = list(wanted)
     if budget is not None:
         budget.reserve(len(keys))  # refused before the first call when the request needs too many
+    if before_calls is not None and keys:
+        await before_calls(keys, target)
     # A few workers take the next segment as they finish one: never a task per segment up front.
     translated = await bounded_map(lambda key: translate_segment(key[1], key[0], target), keys, MAX_CONCURRENT_CALLS,
                                    stop=budget.client_gone if budget is not None else None)

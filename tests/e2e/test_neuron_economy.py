@@ -14,7 +14,6 @@ import httpx
 import pytest
 from werkzeug.wrappers import Response
 
-from gateway.usage import key_hash, key_id
 from support.local_gateway import LocalGateway
 
 M2M = "@cf/meta/m2m100-1.2b"
@@ -24,8 +23,13 @@ ADMIN = "sk-admin-0123456789abcdef"
 CONCURRENT = "sk-concurrent-key"
 BUDGETED = "sk-budgeted-key"
 OTHER = "sk-other-key"
-# The cap names the key by its id (a hash prefix), so the var holds no secret.
-CAP = 1.0
+# Key ids: the first 16 hex digits of sha256("workers-ai-gateway usage\0<key>"), worked out with
+# hashlib outside the gateway. The cap names the key by its id, so the var holds no secret.
+ID = {BUDGETED: "170f1f059a4d836d", OTHER: "664c5ac788ff0230", CONCURRENT: "fcc9a716cfc948bd"}
+CAP = 10.0
+# What one "count me" chat may cost at most: (8 bytes + 8 + 16) prompt tokens × $0.045/M + 256 (the
+# model's published default max_tokens) × $0.384/M = 9.9744e-5 USD.
+BOUND = 9.067636
 
 
 def at(text: str) -> str:
@@ -37,7 +41,7 @@ def at(text: str) -> str:
 def economy():
     local = LocalGateway(
         api_keys=f"{CONCURRENT},{BUDGETED},{OTHER},{ADMIN}",
-        extra_env={"ADMIN_KEYS": ADMIN, "TEST_CLOCK": "true", "KEY_BUDGETS": f"{key_id(key_hash(BUDGETED))}={CAP}"},
+        extra_env={"ADMIN_KEYS": ADMIN, "TEST_CLOCK": "true", "KEY_BUDGETS": f"{ID[BUDGETED]}={CAP}"},
     )
     yield local
     local.stop()
@@ -151,23 +155,26 @@ def test_a_budget_refuses_at_its_cap_and_resets_at_midnight(economy):
         if response.status_code == 429:
             break
         assert response.status_code == 200, response.text
+        # Served only while what was spent plus the most this call could cost fits the cap.
+        assert spent + BOUND <= CAP + 1e-3, "a request was served whose bound did not fit"
         served += 1
         assert served < 50, "the budget never refused"
-        # Wait until this request's cost is in the table before the next check reads it.
+        # Wait until this request's cost is in the table before the next one reserves.
         body = usage_of(economy, BUDGETED, now=evening,
                         wait_for=lambda b: day_totals(b, "2026-03-05").get("requests") == served)
-        previous, spent = spent, day_totals(body, "2026-03-05")["neurons"]
-        assert previous < CAP, "a request was served after the cap was reached"
-    # Refused exactly once the cap was reached, not before.
-    assert spent >= CAP and served >= 2
+        spent = day_totals(body, "2026-03-05")["neurons"]
+    # Refused once the next call's bound no longer fits; what was spent never passes the cap.
+    assert spent + BOUND > CAP - 1e-3 and spent <= CAP and served >= 2
     error = response.json()["error"]
     assert error["code"] == "budget_exhausted" and "00:00 UTC" in error["message"]
     assert response.headers["retry-after"] == "600"  # 23:50 → midnight
+    assert response.headers["x-should-retry"] == "false"
 
-    # DeepLX clients get the refusal in DeepLX's envelope.
+    # DeepLX clients get the refusal in DeepLX's envelope, with DeepL's quota status: a long line
+    # (2 400 characters: at most ~7 200 m2m100 tokens, ~224 neurons) does not fit what is left.
     refused = httpx.post(f"{economy.url}/translate", headers=bearer(BUDGETED, **{"X-Test-Now": evening}),
-                         json={"text": "Hallo Welt", "source_lang": "DE", "target_lang": "EN"}, timeout=30)
-    assert refused.status_code == 429 and refused.json()["code"] == 429 and "budget" in refused.json()["message"]
+                         json={"text": "Hallo " * 400, "source_lang": "DE", "target_lang": "EN"}, timeout=30)
+    assert refused.status_code == 456 and refused.json()["code"] == 456 and "budget" in refused.json()["message"]
 
     # Another key is not affected.
     other = httpx.post(f"{economy.url}/v1/chat/completions", headers=bearer(OTHER, **{"X-Test-Now": evening}),
@@ -194,14 +201,14 @@ def test_usage_shows_a_key_itself_and_admins_every_key(economy):
         assert response.status_code == 200
     own = usage_of(economy, OTHER, now=now, wait_for=lambda b: day_totals(b, day).get("requests") == 1)
     assert own["scope"] == "own" and len(own["keys"]) == 1
-    assert own["key_id"] == key_id(key_hash(OTHER)) and own["keys"][0]["key_id"] == own["key_id"]
+    assert own["key_id"] == ID[OTHER] and own["keys"][0]["key_id"] == own["key_id"]
     assert own["days"] == [day] and own["allocation_neurons_per_day"] == 10000
 
     everyone = usage_of(economy, ADMIN, now=now, wait_for=lambda b: sum(1 for k in b["keys"] if day in k["days"]) == 2)
     assert everyone["scope"] == "all"
     today = {k["key_id"]: k for k in everyone["keys"] if day in k["days"]}
-    assert set(today) == {key_id(key_hash(OTHER)), key_id(key_hash(CONCURRENT))}
-    assert today[key_id(key_hash(OTHER))]["label"] == "API key 3"
+    assert set(today) == {ID[OTHER], ID[CONCURRENT]}
+    assert today[ID[OTHER]]["label"] == "API key 3"
     # The table holds hashes, never a key.
     assert OTHER not in json.dumps(everyone) and CONCURRENT not in json.dumps(everyone)
     assert everyone["total_neurons"][day] == pytest.approx(sum(k["days"][day]["neurons"] for k in today.values()), abs=0.01)
@@ -215,14 +222,16 @@ def test_usage_refuses_bad_input_and_unknown_keys(economy):
 
 
 def test_without_the_d1_binding_the_gateway_works_with_accounting_off():
-    local = LocalGateway(api_keys="sk-nodb", extra_env={"LOCAL_NO_D1": "1", "KEY_BUDGETS": "*=0"})
+    local = LocalGateway(api_keys="sk-nodb,sk-nodb-capped",
+                         extra_env={"LOCAL_NO_D1": "1", "KEY_BUDGETS": "5f9164174c9123ec=1000"})
     try:
         health = httpx.get(f"{local.url}/health").json()
         assert health["accounting"].startswith("off")
-        # Budgets cannot be enforced without the table: requests are served.
-        chat = httpx.post(f"{local.url}/v1/chat/completions", headers=bearer("sk-nodb"),
-                          json={"model": CHAT, "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
-        assert chat.status_code == 200
+        chat = {"model": CHAT, "messages": [{"role": "user", "content": "hi"}]}
+        assert httpx.post(f"{local.url}/v1/chat/completions", headers=bearer("sk-nodb"), json=chat, timeout=30).status_code == 200
+        # A cap with nowhere to hold it is refused, not ignored.
+        capped = httpx.post(f"{local.url}/v1/chat/completions", headers=bearer("sk-nodb-capped"), json=chat, timeout=30)
+        assert capped.status_code == 503 and capped.json()["error"]["code"] == "accounting_off"
         usage = httpx.get(f"{local.url}/v1/usage", headers=bearer("sk-nodb"))
         assert usage.status_code == 503 and usage.json()["error"]["code"] == "accounting_off"
     finally:
@@ -261,7 +270,7 @@ def test_the_playground_draws_the_usage_chart(economy):
             expect(page.locator("#usage-svg")).to_be_visible(timeout=30_000)
             bars = page.locator(f'#usage-svg rect.usage-bar[data-day="{today}"]')
             expect(bars).to_have_count(2)
-            assert {bars.nth(i).get_attribute("data-key") for i in range(2)} == {key_id(key_hash(OTHER)), key_id(key_hash(CONCURRENT))}
+            assert {bars.nth(i).get_attribute("data-key") for i in range(2)} == {ID[OTHER], ID[CONCURRENT]}
             assert page.locator("#usage-limit").count() == 1
             expect(page.locator("#usage-summary")).to_contain_text("of 10,000 neurons")
             box = page.locator("#usage-svg").bounding_box()

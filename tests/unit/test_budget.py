@@ -63,3 +63,57 @@ def test_json_depth(text, deep):
                                         ("x" * 257, False), ("modèle", False)])
 def test_header_safe(value, ok):
     assert limits.is_header_safe(value) is ok
+
+
+def test_the_caps_count_from_zero_and_stop_exactly_at_the_limit():
+    budget = Budget()
+    assert (budget.max_calls, budget.max_fetches, budget.calls, budget.fetches) == (200, 2, 0, 0)
+    budget = Budget(max_calls=3)
+    budget.spend()
+    budget.reserve(2)  # 1 spent + 2 = 3: allowed
+    with pytest.raises(ApiError) as caught:
+        budget.reserve(3)
+    assert "needs 4 Workers AI calls" in caught.value.message and "at most 3" in caught.value.message
+    budget.spend()
+    budget.spend()
+    with pytest.raises(ApiError) as caught:
+        budget.spend()
+    assert "needs 4 Workers AI calls" in caught.value.message and budget.calls == 3
+
+
+def test_two_remote_fetches_and_no_third():
+    budget = Budget()
+    budget.spend_fetch()
+    budget.spend_fetch()
+    with pytest.raises(ApiError) as caught:
+        budget.spend_fetch()
+    error = caught.value
+    assert (error.status, error.code, error.param) == (400, "too_many_fetches", "image_url") and budget.fetches == 2
+    gone = Budget(client_gone=lambda: True)
+    with pytest.raises(ClientGone):
+        gone.spend_fetch()
+    assert gone.fetches == 0
+
+
+def test_a_client_that_left_is_a_499():
+    error = ClientGone()
+    assert (error.status, error.type, error.code) == (499, "server_error", "client_closed_request")
+
+
+def test_a_failure_stops_every_worker_of_bounded_map():
+    started = []
+
+    async def work(item):
+        started.append(item)
+        if item == 3:
+            raise ValueError("broken")
+        await asyncio.sleep(0.01)
+        return item
+
+    async def run_then_wait():
+        with pytest.raises(ValueError):
+            await bounded_map(work, range(100), 4)
+        await asyncio.sleep(0.1)  # time enough for workers left running to start many more
+
+    asyncio.run(run_then_wait())
+    assert len(started) < 10  # the others are cancelled, no new item starts

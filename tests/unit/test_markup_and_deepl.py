@@ -93,16 +93,6 @@ def test_deepl_fields_become_options():
     assert not deepl.options({"tag_handling": "html"}).split_on_newlines  # DeepL's default with HTML: nonewlines
 
 
-def test_isolate_counter_counts_per_secret_and_day():
-    counter = deepl.IsolateCounter()
-    asyncio.run(counter.add("a", "2026-01-01", 5))
-    asyncio.run(counter.add("a", "2026-01-01", 2))
-    asyncio.run(counter.add("b", "2026-01-01", 1))
-    assert asyncio.run(counter.used("a", "2026-01-01")) == 7
-    asyncio.run(counter.add("a", "2026-01-02", 1))
-    assert asyncio.run(counter.used("a", "2026-01-01")) == 0 and asyncio.run(counter.used("a", "2026-01-02")) == 1
-
-
 def test_language_lists():
     source, target = deepl.language_list("source"), deepl.language_list("target")
     assert len(source) == 33 and {"language": "DE", "name": "German"} in source
@@ -183,6 +173,9 @@ def test_token_ids_decode_and_bad_ids_are_400():
 def test_deepl_character_limit_setting():
     from gateway.config import Settings
 
-    assert Settings.from_lookup(lambda name: None).deepl_character_limit == 500_000
+    # Unset, empty or malformed: no limit (reported as DeepL reports a Pro account without cost control).
+    assert Settings.from_lookup(lambda name: None).deepl_character_limit is None
+    assert Settings.from_lookup({"DEEPL_CHARACTER_LIMIT": ""}.get).deepl_character_limit is None
     assert Settings.from_lookup({"DEEPL_CHARACTER_LIMIT": "1_000_000"}.get).deepl_character_limit == 1_000_000
-    assert Settings.from_lookup({"DEEPL_CHARACTER_LIMIT": "lots"}.get).deepl_character_limit == 500_000
+    assert Settings.from_lookup({"DEEPL_CHARACTER_LIMIT": "lots"}.get).deepl_character_limit is None
+    assert Settings.from_lookup({"DEEPL_CHARACTER_LIMIT": "0"}.get).deepl_character_limit == 0

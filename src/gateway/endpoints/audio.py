@@ -32,7 +32,8 @@ async def _transcribe(ctx: Context, task: str):
         raise bad_request("`model` is required, e.g. whisper-1 or @cf/openai/whisper-large-v3-turbo.", param="model")
     resolved = await _model(ctx, form.value("model"), SPEECH_TO_TEXT)
     job = audio.parse_transcription(form, resolved.model, task)
-    result = await run_model(ctx, resolved.model.id, await audio.model_inputs(job))
+    # The upload's size bounds what the call can cost (its duration is known only from the answer).
+    result = await run_model(ctx, resolved.model.id, await audio.model_inputs(job), audio_bytes=job.file.size)
     try:
         body, content_type = audio.render(result, job)
     except UpstreamError as error:

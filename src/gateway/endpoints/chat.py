@@ -40,13 +40,16 @@ async def chat_completions(ctx: Context):
         if isinstance(result, dict):  # a model that ignored `stream`
             return StreamResponse(completion_chunks(chunks_from_completion(result), request, created=created), headers=sse_headers)
         if settings.stream_passthrough and passthrough_safe(request):
-            # The model's stream is already what the relay would send: no Python per chunk.
-            return PassthroughResponse(result.handle, headers={**sse_headers, "X-Stream-Relay": "passthrough"}, source=result)
-        relay = ChatStreamRelay(request, created=created)
+            # The model's stream is already what the relay would send: no Python per chunk. The
+            # meter reads a copy of it to its end in the runtime for the usage on its last chunk.
+            client = result.passthrough()
+            return PassthroughResponse(client.handle, headers={**sse_headers, "X-Stream-Relay": "passthrough"}, source=client)
+        relay = ChatStreamRelay(request, created=created, on_finish=result.report)
         return RelayResponse(result, relay, settings.ai_timeout_seconds, headers={**sse_headers, "X-Stream-Relay": "transform"})
 
     try:
         if not isinstance(result, dict):
+            getattr(result, "abandon", lambda: None)()  # charged its bound: it ran, its length is unknown
             raise UpstreamError("the model streamed although `stream` was false")
         try:
             body_out = chat_contract.restore_ids(completion(result, request, created=created), plan)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .. import usage
 from ..catalog import Resolved, needs_live_list, resolve
 from ..live_catalog import live_models
 from ..errors import ApiError, UpstreamError, from_upstream
@@ -30,7 +29,10 @@ async def resolve_model(ctx: Context, name, task: str, *, also: tuple[str, ...] 
                    also=also, live=live)
 
 
-async def run_model(ctx: Context, model_id: str, inputs: dict, *, vectors_key: str | None = None):
+async def run_model(ctx: Context, model_id: str, inputs: dict, *, vectors_key: str | None = None,
+                    audio_bytes: int | None = None):
+    """One Workers AI call through the request's meter (metering.MeteredAi: call caps, budgets, the
+    timeout, what it cost), its failures in the client's terms."""
     ai = ctx.platform.ai
     if ai is None:
         raise ApiError(
@@ -39,19 +41,16 @@ async def run_model(ctx: Context, model_id: str, inputs: dict, *, vectors_key: s
             type="server_error",
             code="ai_binding_missing",
         )
-    ctx.budget.spend()  # 400 past MAX_AI_CALLS_PER_REQUEST; ClientGone once the client has left
-    await usage.check_budget(ctx)
     try:
-        run = ai.run(model_id, inputs, vectors_key=vectors_key) if vectors_key else ai.run(model_id, inputs)
-        result = await asyncio.wait_for(run, ctx.settings.ai_timeout_seconds)
+        if vectors_key or audio_bytes is not None:
+            return await ai.run(model_id, inputs, vectors_key=vectors_key, audio_bytes=audio_bytes)
+        return await ai.run(model_id, inputs)
     except asyncio.TimeoutError:
         print(f"Workers AI call to {model_id} timed out after {ctx.settings.ai_timeout_seconds:g}s")
         raise from_upstream(UpstreamError("timed out", 3007), model_id, time.time()) from None
     except UpstreamError as error:
         print(f"Workers AI error from {model_id}: code={error.code}")
         raise from_upstream(error, model_id, time.time()) from None
-    usage.charge(ctx, model_id, inputs, result)
-    return result
 
 
 async def idle_timeout(chunks, seconds: float, max_bytes: int = MAX_RELAYED_BYTES):

@@ -15,8 +15,7 @@ async def translate(ctx: Context):
     options = deepl.options(fields)
     resolved = await _model(ctx, fields.get("model"))
     done, headers = await _translate(ctx, resolved, texts, fields.get("source_lang"), fields.get("target_lang"), None,
-                            options=options)
-    await deepl.count_characters(ctx, texts)
+                                     options=options, bill_characters=True)
     out = [
         {"detected_source_language": languages.to_deepl(t.source), "text": t.text,
          "billed_characters": deepl.billed_characters(text)}
@@ -26,8 +25,9 @@ async def translate(ctx: Context):
 
 
 async def usage(ctx: Context):
-    used = await deepl.counter(ctx).used(await deepl.secret_id(ctx.request, ctx.settings), deepl.utc_day())
-    return json_response({"character_count": used, "character_limit": ctx.settings.deepl_character_limit})
+    """The calling key's characters this UTC month, counted by every isolate (the usage table)."""
+    used = await deepl.characters_used(ctx)
+    return json_response({"character_count": used, "character_limit": deepl.character_limit(ctx.settings)})
 
 
 async def language_list(ctx: Context):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform as python_platform
 
-from .. import __version__
+from .. import __version__, ledger
 from ..http import json_response
 from ..platform import Context
 
@@ -22,6 +22,8 @@ async def health(ctx: Context):
             "auth": {"api_keys_configured": bool(settings.api_keys)},
             # Usage accounting needs the D1 binding; the translation cache the Cache API.
             "accounting": "on" if ctx.platform.database is not None else "off (no USAGE_DB binding)",
+            # This isolate's failed usage-database writes (kept to write later) and refusals.
+            "accounting_failures": ledger.FAILURES.report(),
             # Whether the runtime gave a context whose waitUntil runs writes after the answer.
             "wait_until": ctx.platform.defer is not None,
             "translation_cache": {"enabled": ctx.platform.cache is not None and settings.translate_cache_ttl > 0,

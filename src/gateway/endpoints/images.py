@@ -174,6 +174,7 @@ async def create_images(ctx: Context):
         _storage(ctx)  # before the model runs, as for chat
     ctx.budget.reserve(n)
     inputs = await model_inputs(ctx, job)
+    await ctx.meter.prepay([(job.model.id, inputs)] * n)
     data = []
     for _ in range(n):
         produced = await produce(ctx, job, inputs)

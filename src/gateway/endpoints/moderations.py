@@ -20,6 +20,7 @@ async def create_moderation(ctx: Context):
     resolved = await resolve_model(ctx, body.get("model"), MODERATION)
     texts = moderation.parse_inputs(body)
     limit = asyncio.Semaphore(MAX_CONCURRENT_CALLS)
+    await ctx.meter.prepay([(resolved.model.id, moderation.model_inputs(text)) for text in texts if text.strip()])
 
     async def classify(text: str) -> dict:
         if not text.strip():

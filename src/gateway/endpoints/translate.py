@@ -46,38 +46,54 @@ def _pick(resolved: Resolved, src: str, tgt: str) -> tuple[str, dict]:
     return named, {"source_lang": src, "target_lang": tgt}
 
 
+def _call(resolved: Resolved, segment: str, src: str, tgt: str) -> tuple[str, dict]:
+    """The model that translates `segment` and its whole input (indictrans2 takes a list of texts; m2m100 one text)."""
+    model_id, pair = _pick(resolved, src, tgt)
+    return model_id, {"text": [segment] if model_id == INDICTRANS2 else segment, **pair}
+
+
 async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source, target, tag_handling,
-                     options=None) -> tuple[list[Translation], dict]:
-    """The translations, and the model headers (naming every model that ran when the language pair chose it)."""
+                     options=None, *, bill_characters: bool = False) -> tuple[list[Translation], dict]:
+    """The translations, and the model headers (naming every model that ran when the language pair chose it).
+    With `bill_characters` (DeepL's routes), the texts count against the key's character limit."""
     used: set[str] = set()
+    source_code, target_code = _source(source), languages.to_m2m100(target, "target_lang")  # 400 before anything is held
+    if bill_characters:
+        await deepl.reserve_characters(ctx, texts)
 
     async def run(segment: str, src: str, tgt: str) -> str:
-        model_id, pair = _pick(resolved, src, tgt)
+        model_id, inputs = _call(resolved, segment, src, tgt)
         used.add(model_id)
-        # indictrans2 takes a list of texts; m2m100 one text.
-        inputs = {"text": [segment] if model_id == INDICTRANS2 else segment, **pair}
-        result = await run_model(ctx, model_id, inputs)
-        try:
-            return translated_text(result)
-        except UpstreamError as error:
-            print(f"unexpected translation result from {model_id}: {error}")
-            raise from_upstream(error, model_id, time.time()) from None
+
+        async def call() -> str:
+            result = await run_model(ctx, model_id, inputs)
+            try:
+                return translated_text(result)
+            except UpstreamError as error:
+                print(f"unexpected translation result from {model_id}: {error}")
+                raise from_upstream(error, model_id, time.time()) from None
+
+        # Cached by the model that runs and its whole input (the line, the language pair).
+        return await translation_cache.translated(ctx, model_id, inputs, segment, call)
 
     async def one(segment: str, src: str, tgt: str) -> str:
         try:
             return await run(segment, src, tgt)
         except ApiError as error:
-            if error.status < 500:
+            if error.status < 500 or error.code == "accounting_unavailable":
                 raise
             # DeepL clients (Immersive Translate among them) retry or fall back on 503.
             raise ApiError(503, f"The translation model {resolved.model.id} failed; try again.", type="server_error",
                            code="translation_failed") from None
 
+    async def before_calls(segments: list[tuple[str, str]], tgt: str) -> None:
+        await ctx.meter.prepay([_call(resolved, segment, src, tgt) for src, segment in segments])
+
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
-    # Cached by the requested model and the language pair, which decide the model that runs (_pick).
-    done = await translate_texts(texts, _source(source), languages.to_m2m100(target, "target_lang"),
-                                 translation_cache.cached(ctx, resolved.model.id, one), tags=tags, options=options,
-                                 budget=ctx.budget)
+    done = await translate_texts(texts, source_code, target_code, one, tags=tags,
+                                 options=options, budget=ctx.budget, before_calls=before_calls)
+    if bill_characters:
+        deepl.count_characters(ctx, min(used) if used else resolved.model.id, texts)
     headers = model_headers(resolved)
     if used and used != {resolved.model.id}:
         headers["X-Model"] = ", ".join(sorted(used))
@@ -93,16 +109,16 @@ async def deeplx(ctx: Context):
     if "text_list" in body:
         # Immersive Translate's "custom API": a whole page's paragraphs at once.
         texts = check_texts(body["text_list"])
-        done, headers = await _translate(ctx, resolved, texts, source, target, body.get("tag_handling"))
-        await deepl.count_characters(ctx, texts)
+        done, headers = await _translate(ctx, resolved, texts, source, target, body.get("tag_handling"),
+                                         bill_characters=True)
         out = [{"detected_source_lang": languages.to_deepl(t.source), "text": t.text} for t in done]
         return json_response({"translations": out}, headers=headers)
 
     text = body.get("text")
     if not isinstance(text, str):
         raise bad_request("`text` is required and must be a string.", param="text")
-    (done,), headers = await _translate(ctx, resolved, [text], source, target, body.get("tag_handling"))
-    await deepl.count_characters(ctx, [text])
+    (done,), headers = await _translate(ctx, resolved, [text], source, target, body.get("tag_handling"),
+                                        bill_characters=True)
     return json_response(
         {
             "code": 200,

@@ -28,14 +28,16 @@ def _caller(request: Request, settings: Settings) -> str | None:
     return None
 
 
-def require_usage_key(request: Request, settings: Settings) -> None:
+def require_usage_key(request: Request, settings: Settings) -> str:
     if not _accepted(settings):
         raise unauthorized("This gateway has no API key configured, so it refuses every request.",
                            code="api_keys_not_configured")
     if presented_key(request) is None and not presented_translate_secrets(request):
         raise unauthorized("Missing API key: send it as `Authorization: Bearer <key>`.", code="missing_api_key")
-    if _caller(request, settings) is None:
+    caller = _caller(request, settings)
+    if caller is None:
         raise unauthorized("Incorrect API key provided.")
+    return caller
 
 
 def _days(values: list[str] | None) -> int:

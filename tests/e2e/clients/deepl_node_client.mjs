@@ -17,7 +17,13 @@ out.many = many;
 out.tagged = await translator.translateText("Good <i>morning</i> <x>keep</x>", "en", "de", {
   tagHandling: "xml", ignoreTags: ["x"],
 });
-const after = await translator.getUsage();
+// Each request is written just after its answer: the count catches up within moments.
+const billed = one.billedCharacters + many.reduce((sum, t) => sum + t.billedCharacters, 0) + out.tagged.billedCharacters;
+let after = await translator.getUsage();
+for (let i = 0; i < 100 && after.character.count - before.character.count < billed; i++) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  after = await translator.getUsage();
+}
 out.usageAfter = { count: after.character.count, limit: after.character.limit };
 out.source = (await translator.getSourceLanguages()).map((l) => l.code);
 out.target = (await translator.getTargetLanguages()).map((l) => ({ code: l.code, supportsFormality: l.supportsFormality }));
