@@ -6,7 +6,7 @@
    (lines answered from the cache / lines to translate) and the neurons saved, from the gateway's
    own accounting (GET /v1/usage), for the first reading and for both.
 2. Accounting latency: the same chat request, alternating between a gateway with the D1 binding
-   (accounting on), one without (off), and one with a budget set (a D1 read before the AI call);
+   (accounting on), one without (off), and one with a budget set (a reservation before the AI call);
    prints p50/p90 per gateway and the difference.
 
     uv run --frozen --no-sync python bench/neuron_economy.py [--requests 300]

@@ -87,7 +87,7 @@ def metered(request: Request, platform: Platform, credential: str | None, route)
         characters=settings.deepl_character_limit if route is not None and route.auth in _TRANSLATION_AUTH else None,
     )
     own.meter = Meter(key=credential, hashed=hashed, day=usage.utc_day(started), started=started, calls=calls,
-                      database=platform.database, limits=limits_, defer=platform.defer)
+                      database=platform.database, limits=limits_, keep_alive=platform.keep_alive)
     if platform.ai is not None:
         own.ai = MeteredAi(platform.ai, own.meter, settings.ai_timeout_seconds)
     return own

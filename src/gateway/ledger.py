@@ -103,7 +103,7 @@ async def reserve(database: Database, reservation_id: str, hashed: str, day: str
 
     async def attempt() -> bool:
         try:
-            return await database.execute(RESERVE_SQL, params) == 1
+            return await database.changes(RESERVE_SQL, params) == 1
         except DatabaseError as error:
             if _ALREADY_HELD in str(error):
                 return True

@@ -6,8 +6,8 @@ credential form and no context a handler builds (the completions and Responses r
 the chat handler) can make an unmetered call. For each call, `MeteredAi.run`:
 
 1. counts it against the request's call cap (`budget.Budget`: 400 past it, 499 once the client left);
-2. registers the request's settlement with the runtime (`waitUntil`) before the first call, so a
-   client that leaves is still charged;
+2. before the first call, has the runtime keep the request alive (`waitUntil`) until its settlement
+   is written, so a client that leaves is still charged;
 3. for a key with a daily cap (KEY_BUDGETS), reserves the most the call can cost (`pricing.bound`)
    in the ledger, one conditional write: refused, the call is not made (429 `budget_exhausted`, 456 on
    the DeepL routes); the database failing, it is not made either (503: budgets fail closed);
@@ -115,7 +115,8 @@ class Meter:
     """What one request spends, per model; reservations for a key with caps; the settlement."""
 
     def __init__(self, *, key: str | None, hashed: str | None, day: str, started: float, calls: Budget,
-                 database=None, limits: ledger.Limits = ledger.Limits(), defer: Callable[[Awaitable], None] | None = None):
+                 database=None, limits: ledger.Limits = ledger.Limits(),
+                 keep_alive: Callable[[], Callable[[], None]] | None = None):
         self.key = key
         self.hashed = hashed
         self.day = day
@@ -123,7 +124,7 @@ class Meter:
         self.calls = calls  # the per-request call and fetch caps (budget.py)
         self.database = database
         self.limits = limits
-        self.defer = defer
+        self.keep_alive = keep_alive
         self.models: dict[str, ModelUse] = {}
         self.id = ids.hex_id(32)
         self._reservations = 0
@@ -131,9 +132,11 @@ class Meter:
         self._prepaid = 0.0  # neurons reserved ahead for the request's next calls
         self._open: list[Call] = []
         self._tails: list[tuple[Call, Awaitable]] = []
-        self._answered = False
-        self._done: asyncio.Future | None = None
+        self._held_alive = False  # the runtime keeps the request alive for its settlement
+        self._release: Callable[[], None] | None = None  # lets the runtime end the request
+        self._done: asyncio.Future | None = None  # made when the handler has answered
         self._settling: asyncio.Future | None = None
+        self._deadline: asyncio.TimerHandle | None = None
 
     @property
     def budgeted(self) -> bool:
@@ -157,7 +160,7 @@ class Meter:
             raise internal_error()
         self.calls.spend()  # 400 past MAX_AI_CALLS_PER_REQUEST; 499 once the client has gone
         call = Call(model, inputs, audio_bytes)
-        self._start_settling()
+        self._hold_request()
         if self.budgeted:
             need = call.bound
             if self._prepaid >= need:
@@ -175,7 +178,7 @@ class Meter:
         if not self.budgeted or len(calls) < 2:
             return
         total = sum(pricing.bound(model, inputs) for model, inputs in calls)
-        self._start_settling()
+        self._hold_request()
         if await self._hold(neurons=total):
             self._prepaid += total
 
@@ -183,7 +186,7 @@ class Meter:
         """DeepL's character limit (a month, per key): held before translating, counted when done."""
         if self.limits.characters is None or self.hashed is None:
             return
-        self._start_settling()
+        self._hold_request()
         if not await self._hold(characters=characters):
             used = await self._read(ledger.characters(self.database, self.hashed, self.day))
             raise character_limit_reached(self.limits.characters, used, characters)
@@ -251,43 +254,60 @@ class Meter:
     # --- the settlement ----------------------------------------------------------------------------
 
     def answered(self) -> None:
-        """The handler returned (its answer may still be streaming)."""
-        self._answered = True
-        if self.models or self._held:
-            self._start_settling()
+        """The handler returned (its answer may still be streaming: then the settlement waits for the
+        streams' ends, no longer than SETTLE_DEADLINE_SECONDS; an answer without one needs no timer)."""
+        if not (self.recording and (self.models or self._held)):
+            if self._release is not None:
+                self._release()  # nothing to write
+            return
+        self._hold_request()  # a request that read the cache only has not been held yet
+        self._done = asyncio.get_event_loop().create_future()
+        self._settling = asyncio.ensure_future(self._settle())
+        if self._open:
+            self._deadline = asyncio.get_event_loop().call_later(SETTLE_DEADLINE_SECONDS, self._expire)
         self._check_done()
 
+    def _expire(self) -> None:
+        print(f"{len(self._open)} call(s) never reported an end: charged at their bounds")
+        self._finish()
+
     async def settled(self) -> None:
-        """Without `defer` (tests, a runtime with no waitUntil): the settlement, awaited in line."""
-        if self._settling is not None and self.defer is None and not self._open and not self._tails:
+        """Without the runtime's waitUntil (tests): the settlement, awaited in line when no stream is open."""
+        if self._settling is not None and self.keep_alive is None and not self._open and not self._tails:
             await self._settling
 
     def _check_done(self) -> None:
-        if self._answered and not self._open and self._done is not None and not self._done.done():
-            self._done.set_result(None)
+        if not self._open:
+            self._finish()
 
-    def _start_settling(self) -> None:
-        if self._done is not None or not self.recording:
+    def _finish(self) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)
+            if self._deadline is not None:
+                self._deadline.cancel()
+
+    def _hold_request(self) -> None:
+        """Before the request's first call or reservation: the runtime keeps the request alive until
+        its settlement is written (waitUntil), so a client that leaves is still charged."""
+        if self._held_alive or not self.recording:
             return
-        self._done = asyncio.get_event_loop().create_future()
-        if self.defer is not None:
-            self.defer(self._settle())
-        else:
-            self._settling = asyncio.ensure_future(self._settle())
+        self._held_alive = True
+        if self.keep_alive is not None:
+            self._release = self.keep_alive()
 
     async def _settle(self) -> None:
-        if not self._done.done():  # a stream still running (an answer without one is done by now)
-            try:
-                await asyncio.wait_for(asyncio.shield(self._done), SETTLE_DEADLINE_SECONDS)
-            except asyncio.TimeoutError:
-                print(f"{len(self._open)} call(s) never reported an end: charged at their bounds")
-        for call, read in self._tails:
-            await self._settle_tail(call, read)
-        for call in list(self._open):
-            self.unknown(call)
-        rows = [use.row(model) for model, use in self.models.items()]
-        if rows or self._held:
+        try:
+            await asyncio.sleep(0)  # the answer goes out first
+            await self._done
+            for call, read in self._tails:
+                await self._settle_tail(call, read)
+            for call in list(self._open):
+                self.unknown(call)
+            rows = [use.row(model) for model, use in self.models.items()]
             await ledger.settle(self.database, ledger.settlement(self.id, self.hashed, self.day, rows))
+        finally:
+            if self._release is not None:
+                self._release()
 
     async def _settle_tail(self, call: Call, pending: Awaitable) -> None:
         try:

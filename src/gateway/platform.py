@@ -157,7 +157,9 @@ class Database(Protocol):
     """A SQL database (D1, SQLite). Parameters are positional (`?1`, `?2`, ...);
     both raise `DatabaseError` when the database fails."""
 
-    async def execute(self, sql: str, params: list) -> int:
+    async def execute(self, sql: str, params: list) -> None: ...
+
+    async def changes(self, sql: str, params: list) -> int:
         """Runs a statement; the number of rows it changed."""
 
     async def query(self, sql: str, params: list) -> list[dict]: ...
@@ -181,6 +183,9 @@ class Platform:
     database: Database | None = None
     # Runs a coroutine after the answer has gone out (`ctx.waitUntil`); None: await it in line.
     defer: Callable[[Awaitable], None] | None = None
+    # Keeps the request alive (`ctx.waitUntil` of a promise) until the function it returns is called;
+    # None where the runtime gave no context.
+    keep_alive: Callable[[], Callable[[], None]] | None = None
     # Epoch seconds; tests replace it (see usage.now).
     clock: Callable[[], float] = time.time
     pyodide_version: str | None = None

@@ -72,7 +72,7 @@ class SqliteDatabase:
         self.queries: list[str] = []
         self.fail = False
 
-    async def execute(self, sql, params):
+    async def changes(self, sql, params):
         self.statements.append(sql)
         if self.fail:
             raise DatabaseError("D1_ERROR: the database is down")
@@ -80,6 +80,9 @@ class SqliteDatabase:
             return self.db.execute(sql, params).rowcount
         except sqlite3.Error as error:
             raise DatabaseError(f"D1_ERROR: {error}") from None
+
+    async def execute(self, sql, params):
+        await self.changes(sql, params)
 
     async def query(self, sql, params):
         self.queries.append(sql)

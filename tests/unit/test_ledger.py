@@ -111,13 +111,13 @@ class Flaky(SqliteDatabase):
         super().__init__()
         self.failures, self.lands = failures, lands
 
-    async def execute(self, sql, params):
+    async def changes(self, sql, params):  # execute() comes through here too
         if self.failures:
             self.failures -= 1
             if self.lands:
-                await super().execute(sql, params)
+                await super().changes(sql, params)
             raise DatabaseError("D1_ERROR: Network connection lost.")
-        return await super().execute(sql, params)
+        return await super().changes(sql, params)
 
 
 def test_a_failed_write_is_retried():

@@ -133,15 +133,23 @@ class Gateway:
         self.platform = make_platform(self.ai, **settings)
         self.platform.database = SqliteDatabase() if database else None
         self.tasks: list = []
+        self.holds: list = []
         self.deferred_before_calls: list[int] = []
         self.deferred_before_statements: list[int] = []
         self.platform.defer = self._defer
+        self.platform.keep_alive = self._keep_alive
 
     def _defer(self, coro):
+        self.tasks.append(asyncio.ensure_future(coro))
+
+    def _keep_alive(self):
+        """As the runtime's waitUntil: the request is kept until the function returned is called."""
         self.deferred_before_calls.append(len(self.ai.calls))
         if self.platform.database is not None:
             self.deferred_before_statements.append(len(self.platform.database.statements))
-        self.tasks.append(asyncio.ensure_future(coro))
+        kept = asyncio.get_event_loop().create_future()
+        self.holds.append(kept)
+        return lambda: kept.done() or kept.set_result(None)
 
     async def send(self, method, path, body=None, *, key=KEY, headers=None, form=None):
         headers = {**({"authorization": f"Bearer {key}"} if key is not None else {}),
@@ -155,9 +163,9 @@ class Gateway:
         return response
 
     async def settled(self):
-        while self.tasks:
-            tasks, self.tasks = self.tasks, []
-            await asyncio.gather(*tasks)
+        while self.tasks or self.holds:
+            waiting, self.tasks, self.holds = self.tasks + self.holds, [], []
+            await asyncio.gather(*waiting)
 
     def usage(self, hashed=KEY_HASH) -> dict:
         rows = self.platform.database.rows("SELECT * FROM usage WHERE key_hash = ?", [hashed])
@@ -448,7 +456,7 @@ def test_a_refused_request_writes_nothing():
     async def go():
         gateway = Gateway(key_budgets={KEY_ID: 0.0})
         assert (await gateway.send("POST", "/v1/chat/completions", chat())).status == 429
-        await gateway.settled()
+        await asyncio.wait_for(gateway.settled(), 1)  # the request was let go at once
         assert gateway.usage() == {}
         assert not [s for s in gateway.platform.database.statements if "settlements" in s or "DELETE" in s]
 
@@ -845,13 +853,13 @@ def test_a_reservation_whose_answer_was_lost_is_let_go():
             super().__init__()
             self.reserves = 0
 
-        async def execute(self, sql, params):
+        async def changes(self, sql, params):
             if sql.startswith("INSERT INTO reservations"):
                 self.reserves += 1
                 if self.reserves == 1:
-                    await super().execute(sql, params)  # it landed...
+                    await super().changes(sql, params)  # it landed...
                 raise DatabaseError("D1_ERROR: Network connection lost.")  # ...and every answer is lost
-            return await super().execute(sql, params)
+            return await super().changes(sql, params)
 
     async def go():
         gateway = Gateway(key_budgets={KEY_ID: 1000.0})
@@ -893,7 +901,7 @@ def test_the_refusal_says_what_was_spent_held_and_needed():
 def test_without_wait_until_the_settlement_is_written_before_the_answer():
     async def go():
         gateway = Gateway()
-        gateway.platform.defer = None
+        gateway.platform.defer = gateway.platform.keep_alive = None
         assert (await gateway.send("POST", "/v1/chat/completions", chat())).status == 200
         assert gateway.usage()[CHAT]["ai_calls"] == 1  # nothing awaited after the answer
 
@@ -904,7 +912,7 @@ def test_without_a_database_nothing_is_settled():
     async def go():
         gateway = Gateway(database=False)
         assert (await gateway.send("POST", "/v1/chat/completions", chat())).status == 200
-        assert gateway.tasks == []
+        assert gateway.holds == [] and gateway.deferred_before_calls == []
         usage = await gateway.send("GET", "/v2/usage")
         assert body_of(usage) == {"character_count": 0, "character_limit": 1_000_000_000_000}
 
@@ -1080,5 +1088,29 @@ def test_calls_made_one_after_another_are_all_priced_as_they_answered():
         await gateway.settled()
         assert gateway.total("ai_calls") == 2
         assert gateway.total("neurons") == pytest.approx(n(150 * 0.204 / 1e6), rel=1e-6)
+
+    scenario(go())
+
+
+def test_the_deadline_is_let_go_once_the_streams_have_ended(monkeypatch, capsys):
+    from gateway import metering
+
+    monkeypatch.setattr(metering, "SETTLE_DEADLINE_SECONDS", 0.05)
+
+    async def go():
+        spent = await spent_on(LEGACY_TEXT + [LEGACY_USAGE, b"data: [DONE]\n\n"], chat(stream=True))
+        await asyncio.sleep(0.1)  # past the deadline: a timer left set would now fire
+        return spent
+
+    assert scenario(go()) == pytest.approx(n((20 * 0.045 + 3000 * 0.384) / 1e6), rel=1e-6)
+    assert "never reported an end" not in capsys.readouterr().out
+
+
+def test_without_a_database_no_settlement_is_started():
+    async def go():
+        gateway = Gateway(database=False)
+        assert (await gateway.send("POST", "/v1/chat/completions", chat())).status == 200
+        await asyncio.sleep(0)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
 
     scenario(go())
