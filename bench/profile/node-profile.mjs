@@ -5,7 +5,10 @@
 // and prints µs per request for the empty handler, the floor (bench/profile/floor.py) and the
 // gateway, then the gateway's cProfile grouped by module and its costliest functions.
 //
-//   node bench/profile/node-profile.mjs [chat|translate|embeddings] [--requests N] [--top K] [--src DIR]
+//   node bench/profile/node-profile.mjs [chat|translate|embeddings] [--requests N] [--top K] [--src DIR] [--accounting]
+//
+// --accounting: the gateway records usage, in bench/d1-stand-in.mjs (a D1 that answers at once),
+// with a context whose waitUntil takes the deferred work (as on Workers).
 //
 // Node is not workerd: the absolute figures differ (no per-request isolate entry, node's own
 // Request), but the Python, the Pyodide FFI and V8 are the same, so the split between them holds.
@@ -33,6 +36,11 @@ if (!(ENDPOINT in ENDPOINTS)) {
 const endpoint = ENDPOINTS[ENDPOINT];
 const emulator = (await import(path.join(ROOT, "scripts/local/ai-emulator.mjs"))).default;
 globalThis.GATEWAY_ENV = { AI: emulator({}), API_KEYS: KEY, TRANSLATE_PASSWORD: KEY };
+globalThis.GATEWAY_CTX = null;
+if (argv.includes("--accounting")) {
+  globalThis.GATEWAY_ENV.USAGE_DB = (await import(path.join(ROOT, "bench/d1-stand-in.mjs"))).default();
+  globalThis.GATEWAY_CTX = { waitUntil: () => {} };
+}
 const url = new URL(endpoint.path, "http://gateway.local").href;
 const init = { method: "POST", body: endpoint.body, headers: { ...endpoint.headers, "content-length": String(endpoint.body.length) } };
 globalThis.makeRequest = () => new Request(url, init);

@@ -30,7 +30,7 @@ async def floor():
 
 
 async def gateway():
-    return await serve(request(), env, runtime="node")
+    return await serve(request(), env, runtime="node", ctx=js.GATEWAY_CTX)
 
 
 async def per_request_us(handler, rounds: int = 3) -> float:

@@ -391,7 +391,10 @@ class MeteredStream:
         self._meter.unknown(self._call)
 
     def passthrough(self):
-        """The stream for the client; a copy of it is read to its end in the runtime for the usage."""
+        """The stream for the client; a copy of it is read to its end in the runtime for the usage
+        (where usage is recorded: otherwise the stream itself, and no copy made)."""
+        if not self._meter.recording:
+            return self._stream
         client, copy = self._stream.tee()
         self._meter.hand_on(self._call, copy)
         return client

@@ -1114,3 +1114,16 @@ def test_without_a_database_no_settlement_is_started():
         assert asyncio.all_tasks() == {asyncio.current_task()}
 
     scenario(go())
+
+
+def test_without_accounting_a_passed_through_stream_is_not_copied():
+    class NoTee(FakeStream):
+        def tee(self):
+            raise AssertionError("copied for nobody")
+
+    async def go():
+        gateway = Gateway(lambda m, i: NoTee(openai_chunks(GPT_OSS, ["a"], None)), database=False)
+        response = await gateway.send("POST", "/v1/chat/completions", GPT_OSS_STREAM)
+        assert isinstance(response, PassthroughResponse)
+
+    scenario(go())
