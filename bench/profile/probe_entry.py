@@ -12,6 +12,7 @@ change to the gateway (monkeypatched for that request only) to see what it would
 
 import asyncio
 import json
+import time
 
 import js
 from pyodide.ffi import create_proxy, to_js
