@@ -74,7 +74,7 @@ def resolve_route(method: str, path: str):
 _TRANSLATION_AUTH = (require_translate_secret, deepl_secret)
 
 
-def metered(request: Request, platform: Platform, credential: str | None, route) -> Platform:
+def metered(request: Request, platform: Platform, credential: str | None, route: Route) -> Platform:
     """The request's own platform: its meter (under the credential that opened it, whichever way it
     was presented) and the AI binding reachable only through that meter."""
     settings = platform.settings
@@ -84,7 +84,7 @@ def metered(request: Request, platform: Platform, credential: str | None, route)
     hashed = usage.key_hash(credential) if credential is not None else None
     limits_ = ledger.Limits(
         neurons=usage.budget_for(settings, hashed, credential) if hashed is not None else None,
-        characters=settings.deepl_character_limit if route is not None and route.auth in _TRANSLATION_AUTH else None,
+        characters=settings.deepl_character_limit if route.auth in _TRANSLATION_AUTH else None,
     )
     own.meter = Meter(key=credential, hashed=hashed, day=usage.utc_day(started), started=started, calls=calls,
                       database=platform.database, limits=limits_, keep_alive=platform.keep_alive)
