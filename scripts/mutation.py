@@ -1,13 +1,14 @@
-"""Mutation testing of the money code: do the unit tests notice when it is wrong?
+"""Mutation testing of the money code (pricing, usage, ledger, metering, budget, DeepL's count) and of
+the edge checks (limits, auth, cors): do the unit tests notice when it is wrong?
 
-    python3 scripts/mutation.py                 every mutant of every money module (a few minutes on 2 cores)
+    python3 scripts/mutation.py                 every mutant of every module (about 12 minutes on 2 cores)
     python3 scripts/mutation.py --sample 60     a random sample (seeded: --seed N)
     python3 scripts/mutation.py --module ledger --list
 
 Each mutant is one small change to one module (a comparison turned, an arithmetic operator swapped,
 a constant moved by one, `and` for `or`, a `not` dropped, a key or an SQL operator changed, a call
 left out, a return value lost), made on the syntax tree and written back as source into a copy of
-`src/`; the money tests then run against that copy (stopping at the first failure). A mutant the
+`src/`; the module's unit tests then run against that copy (stopping at the first failure). A mutant the
 tests let pass "survives". Mutants that cannot change behaviour are listed in EQUIVALENT with the
 reason, and left out of the score. Exit status 1 when fewer than --threshold (90 %) of the others
 are killed.
@@ -47,9 +48,13 @@ MODULES: dict[str, dict] = {
     "usage": {"tests": _first("tests/unit/test_usage_accounting.py")},
     "ledger": {"tests": _first("tests/unit/test_ledger.py")},
     "metering": {"tests": _first("tests/unit/test_metering.py")},
-    "budget": {"tests": _first("tests/unit/test_budget.py")},
+    "budget": {"tests": _first("tests/unit/test_budget.py", "tests/unit/test_inline_data.py")},
     "deepl": {"tests": _first("tests/unit/test_metering.py", "tests/unit/test_markup_and_deepl.py"),
               "functions": {"billed_characters", "character_limit", "reserve_characters", "count_characters", "characters_used"}},
+    # The edge: what a request may bring in, who may make one, and which browsers may read the answer.
+    "limits": {"tests": ["tests/unit/test_limits.py", "tests/unit/test_budget.py", "tests/unit/test_pipeline.py"]},
+    "auth": {"tests": ["tests/unit/test_auth.py", "tests/unit/test_pipeline.py", "tests/unit/test_metering.py"]},
+    "cors": {"tests": ["tests/unit/test_cors.py", "tests/unit/test_pipeline.py"]},
 }
 
 # Mutants that cannot change what the code does, by id (module:line:column:operator), with why.
@@ -61,7 +66,7 @@ _CACHE = "the size of a cache: the same answers, computed more or less often"
 _IDS = ("the reservation numbers stay distinct within the request and inside its id range (`<id>:` to `<id>;`), "
         "whatever they start at and step by")
 EQUIVALENT: dict[str, str] = {
-    **{f"budget:95:{c}": _FAST_PATH for c in ("7:boolop", "7:compare0", "21:number", "21:zero", "35:number", "35:zero")},
+    **{f"budget:109:{c}": _FAST_PATH for c in ("7:boolop", "7:compare0", "21:number", "21:zero", "35:number", "35:zero")},
     "ledger:83:4:drop": "reset() stands for a fresh isolate in the tests, none of which leaves settlements kept",
     "ledger:86:18:bool": "Limits is never changed once made: frozen or not, it reads the same",
     "ledger:100:18:number": "-2 is as negative as -1: the SQL takes any negative cap for none",
@@ -86,6 +91,14 @@ EQUIVALENT: dict[str, str] = {
     "usage:36:25:binop": "int(epoch / 86400) is int(epoch // 86400) for every epoch a clock gives (positive)",
     "usage:41:40:number": "a second more per day since 1970 stays under a day of drift until the year 2206",
     "usage:46:92:number": "a microsecond past midnight: the +0.999 s rounding up absorbs it",
+    **{f"limits:{line}:{column}:number": "a slice of another size (65 KiB, 1025 KiB...): every slice's edges are "
+       "handled, so any size gives the same skeleton" for line, column in ((59, 18), (59, 23), (61, 14), (61, 21))},
+    "limits:96:10:compare0": "one more turn with start == size appends an empty piece",
+    "limits:98:14:compare0": "at end == size the slice is the rest of the text: moving past its end changes nothing",
+    "limits:99:19:number": "stepping by two still stops just after a byte that is no backslash, which is all a cut needs",
+    "limits:120:18:binop": "len(parts) + 1 and len(parts) - 1 have the same parity",
+    "limits:163:11:boolop": "a skeleton no pass can shrink stays as it is: the passes left change nothing",
+    "limits:175:54:key": "escaped backslashes replaced by any text without a backslash or hex digit before it: `X__` as `__`",
     **{f"usage:{line}:{column}:number": "sums of figures already rounded to thousandths have no fourth decimal: the "
        "rounding only strips float noise, to three places or four" for line, column in ((126, 46), (127, 83))},
 }
@@ -280,7 +293,7 @@ def main() -> int:
         return 0
     baseline = run_tests(SRC, sorted({t for spec in MODULES.values() for t in spec["tests"]}), args.timeout)
     if baseline != "survived":
-        print(f"the money tests fail without any mutation ({baseline}): fix them first")
+        print(f"the unit tests fail without any mutation ({baseline}): fix them first")
         return 2
 
     outcomes: dict[str, list[Mutant]] = {}

@@ -27,6 +27,9 @@ class AiError extends Error {
 function plain(value) {
   // Streams, files and forms (nova-3's audio, FLUX.2's multipart) stay as they are.
   if (value instanceof ReadableStream || value instanceof Blob || value instanceof FormData) return value;
+  // A String object (the gateway's images, kept in JS) is the string it wraps, as JSON.stringify
+  // (the real binding's serialisation) writes it.
+  if (value instanceof String) return value.valueOf();
   if (value instanceof Map) {
     return Object.fromEntries([...value].map(([k, v]) => [k, plain(v)]));
   }

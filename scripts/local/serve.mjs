@@ -98,8 +98,9 @@ export function inlineImport(file) {
 
 // Set with `wrangler secret put` in production; locally from .dev.vars or the environment.
 const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD", "ADMIN_KEYS"];
-// Tests only, never in wrangler.toml: TEST_CLOCK=true lets a request set the clock (X-Test-Now).
-const TEST_ONLY_NAMES = ["TEST_CLOCK"];
+// Tests only, never in wrangler.toml: TEST_CLOCK=true lets a request set the clock (X-Test-Now);
+// IMAGE_FETCH_ALLOW_PRIVATE lets image_url fetches reach the tests' image servers on 127.0.0.1.
+const TEST_ONLY_NAMES = ["TEST_CLOCK", "IMAGE_FETCH_ALLOW_PRIVATE"];
 
 export function localConfig(env = process.env, runtime = selectedRuntime([], env)) {
   const wrangler = parseToml(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));

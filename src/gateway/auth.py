@@ -28,11 +28,12 @@ def presented_key(request: Request) -> str | None:
 
 
 def presented_translate_secrets(request: Request) -> list[str]:
-    """Every secret a translation client sent. Immersive Translate cannot set headers, so the
-    DeepLX address carries it in the query (`?password=`, as the original guide did, or `?token=`)."""
+    """The secrets a translation client sent, each once, in order: the `Authorization` header
+    (Bearer or DeepL-Auth-Key), then `?password=`, `?token=`, `?key=` (Immersive Translate cannot
+    set headers, so the DeepLX address carries it in the query, as the original guide did)."""
     candidates = [_authorization(request, ("bearer", "deepl-auth-key"))]
     candidates += [request.query_value(name) for name in ("password", "token", "key")]
-    return [candidate for candidate in candidates if candidate]
+    return list(dict.fromkeys(candidate for candidate in candidates if candidate))
 
 
 def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
@@ -46,9 +47,12 @@ def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
 
 
 def matching(candidates: list[str], keys: tuple[str, ...]) -> str | None:
-    """The first candidate that is one of `keys`, each compared in full."""
-    matches = [candidate for candidate in candidates if key_matches(candidate, keys)]
-    return matches[0] if matches else None
+    """The credential, when `candidates` hold one (however many ways it was sent) and it is one of
+    `keys`; None otherwise. Different credentials are never tried in turn: a request that could
+    carry several guesses would multiply what a brute force learns from each."""
+    if len(set(candidates)) != 1:
+        return None
+    return candidates[0] if key_matches(candidates[0], keys) else None
 
 
 def require_api_key(request: Request, settings: Settings) -> str:
@@ -70,7 +74,9 @@ def require_api_key(request: Request, settings: Settings) -> str:
 
 
 def require_translate_secret(request: Request, settings: Settings) -> str:
-    """/translate and /v2/translate: the translate secret when one is set, otherwise any API key."""
+    """/translate: the translate secret when one is set, otherwise any API key. One credential per
+    request: the same one may come several ways (a header and `?password=`), different ones are a
+    401 without any of them being compared, so a request is one guess."""
     secrets = (settings.translate_password,) if settings.translate_password else settings.api_keys
     if not secrets:
         raise unauthorized(
@@ -84,7 +90,13 @@ def require_translate_secret(request: Request, settings: Settings) -> str:
             "Missing secret: add `?password=<secret>` to the address, or send `Authorization: Bearer <secret>`.",
             code="missing_api_key",
         )
-    # Any one of them may be the secret (a header and a query can both be sent); each is compared in full.
+    if len(presented) > 1:
+        # One guess per request: a header and three query parameters must not test four secrets.
+        raise unauthorized(
+            "Different secrets were sent (in the Authorization header, ?password=, ?token= or ?key=): send the "
+            "secret one way only.",
+            code="conflicting_credentials",
+        )
     secret = matching(presented, secrets)
     if secret is None:
         raise unauthorized("Incorrect translate secret provided.")

@@ -20,6 +20,10 @@ R = TypeVar("R")
 DEFAULT_MAX_AI_CALLS = 200
 # An input image and a mask.
 MAX_FETCHES_PER_REQUEST = 2
+# Bytes one request may hold at once in the isolate (128 MB, shared by the requests it serves): its
+# body, its input images (inline or fetched) and the images a model made for it. They are JS
+# objects, which the garbage collector frees; the Python heap, which never shrinks, holds none.
+MAX_HELD_BYTES = 48 * 1024 * 1024
 
 
 class ClientGone(ApiError):
@@ -46,7 +50,17 @@ class Budget:
         self.max_fetches = max_fetches
         self.calls = 0
         self.fetches = 0
+        self.held = 0
         self._client_gone = client_gone
+
+    def hold(self, size: int, what: str) -> None:
+        """Before bytes arrive (or are kept): refuse (413) a request that would hold more than
+        MAX_HELD_BYTES at once."""
+        if self.held + size > MAX_HELD_BYTES:
+            raise ApiError(413, f"This request would hold {(self.held + size) / 1048576:.1f} MB at once ({what}); one "
+                           f"request may hold at most {MAX_HELD_BYTES // 1048576} MB. Send smaller images, ask for "
+                           "fewer, or ask for URLs (response_format=url).", code="request_too_large")
+        self.held += size
 
     def client_gone(self) -> bool:
         return self._client_gone is not None and bool(self._client_gone())

@@ -17,6 +17,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Callable
 from . import ids
 from .catalog import Model
 from .errors import QueuedError, UpstreamError, bad_request
+from .platform import is_blob
 from .sse import DONE, MAX_RELAYED_BYTES, SseParser, encode_event
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -84,7 +85,7 @@ def _parts(parts: list, where: str, model: Model):
         if kind == "image_url":
             url = part.get("image_url")
             url = url.get("url") if isinstance(url, dict) else url
-            if not isinstance(url, str) or not url:
+            if not (isinstance(url, str) and url) and not is_blob(url):
                 raise bad_request(f"`{where}.content[{i}].image_url.url` must be a URL.", param=f"{where}.content")
             has_image = True
             continue

@@ -9,7 +9,6 @@ descriptions, whether there is a JSON mode, and the range of every number.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from . import contracts
 from .contracts import Notes, resolve
 from .errors import bad_request
+from .platform import is_blob
 
 _DATA_URL = re.compile(r"^data:([\w.+/-]*)((?:;[\w=.+-]+)*?)(;base64)?,(.*)$", re.S)
 JSON_INSTRUCTION = "Answer with one JSON value only, no prose and no code fences."
@@ -183,7 +183,8 @@ def adapt(model_id: str, inputs: dict, *, stream: bool) -> ChatPlan:
                 for part in images:
                     url = part["image_url"]["url"] if isinstance(part.get("image_url"), dict) else part.get("image_url")
                     part["image_url"] = {"url": url}
-                    if url_pattern and not re.search(url_pattern, url):
+                    # A data: URL the runtime kept out of the body is filled in like a fetched one.
+                    if is_blob(url) or (url_pattern and not re.search(url_pattern, url)):
                         plan.fetch.append(url)
                         plan._parts_to_fill.append(part)
             elif images:
@@ -243,27 +244,14 @@ def adapt(model_id: str, inputs: dict, *, stream: bool) -> ChatPlan:
     return plan
 
 
-def fill_images(plan: ChatPlan, inputs: dict, fetched: dict[str, bytes], content_types: dict[str, str]) -> None:
-    """Puts fetched images where the model wants them: data: URLs in parts, or bytes in `image`."""
+def fill_images(plan: ChatPlan, inputs: dict, data_urls: dict, top_level_values=None) -> None:
+    """Puts the images where the model wants them: each part's image as the data: URL made for it
+    (`data_urls`, by the URL the client sent), or the image's byte values in `image`. Both are the
+    runtime's values on Workers: the core never holds the image."""
     for part in plan._parts_to_fill:
-        url = part["image_url"]["url"]
-        data = fetched[url]
-        kind = content_types.get(url) or "image/png"
-        part["image_url"]["url"] = f"data:{kind};base64,{base64.b64encode(data).decode()}"
+        part["image_url"]["url"] = data_urls[part["image_url"]["url"]]
     if plan.top_level_image is not None:
-        inputs["image"] = list(fetched[plan.top_level_image])
-
-
-def decode_data_url(url: str) -> bytes | None:
-    found = _DATA_URL.match(url)
-    if not found:
-        return None
-    body = found.group(4)
-    if found.group(3):
-        return base64.b64decode(body)
-    from urllib.parse import unquote_to_bytes
-
-    return unquote_to_bytes(body)
+        inputs["image"] = top_level_values
 
 
 def restore_ids(body: dict, plan: ChatPlan) -> dict:

@@ -13,6 +13,7 @@ from typing import AsyncIterable, AsyncIterator
 
 from . import ids
 from .errors import bad_request
+from .tokens import is_token_ids
 from .sse import DONE, encode_event
 
 # Passed to the chat pipeline as they are; everything else OpenAI defines for completions is refused or ignored below.
@@ -25,7 +26,7 @@ def prompt_text(body: dict, decode_tokens=None) -> str:
     prompt = body.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], (str, list)):
         prompt = prompt[0]
-    if isinstance(prompt, list) and prompt and all(isinstance(t, int) and not isinstance(t, bool) for t in prompt):
+    if is_token_ids(prompt):
         if decode_tokens is None:
             raise bad_request("Token-id prompts are not supported: send `prompt` as text.", param="prompt")
         prompt = decode_tokens(prompt, "prompt")

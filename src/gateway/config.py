@@ -51,6 +51,13 @@ def _bounded_count(value: str | None, default: int) -> int:
     return _parsed(value, default, int, lambda count: 1 <= count <= 100_000)
 
 
+def _private_fetch_allowance(value: str | None) -> tuple[str, ...]:
+    """IMAGE_FETCH_ALLOW_PRIVATE (tests only): `true` (or `*`) for every address, else `host:port` pairs."""
+    if (value or "").strip().lower() in {"*", "1", "true", "yes", "on"}:
+        return ("*",)
+    return _split_list(value)
+
+
 def parse_aliases(value: str | None) -> dict[str, str]:
     """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
 
@@ -147,6 +154,8 @@ class Settings:
     max_ai_calls_per_request: int = 200
     # How long fetching a remote input image (img2img `image_url`) may take in all.
     fetch_timeout_seconds: float = 10.0
+    # Tests only: private addresses a remote image fetch may reach anyway (fetch_policy.refusal).
+    image_fetch_allow_private: tuple[str, ...] = ()
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -169,4 +178,5 @@ class Settings:
             models_cache_seconds=_cache_seconds(lookup("MODELS_CACHE_SECONDS"), 600.0),
             max_ai_calls_per_request=_bounded_count(lookup("MAX_AI_CALLS_PER_REQUEST"), 200),
             fetch_timeout_seconds=_seconds(lookup("FETCH_TIMEOUT_SECONDS"), 10.0),
+            image_fetch_allow_private=_private_fetch_allowance(lookup("IMAGE_FETCH_ALLOW_PRIVATE")),
         )

@@ -11,23 +11,21 @@ EXPOSED_HEADERS = "X-Model, X-Requested-Model, X-Model-Resolution, X-Usage-Estim
 
 
 def cors_headers(request: Request, settings: Settings) -> dict[str, str]:
-    origin = request.headers.get("origin")
+    """The CORS headers of an answer. With a list of origins, each is matched exactly (scheme, host
+    and port), and the answer says it varies by Origin whether or not this one was let in: a cache
+    (a stored image under /file/) must not hand one origin's answer to another."""
     allowed = settings.cors_allow_origins
     if "*" in allowed:
-        allow_origin = "*"
-    elif origin and origin in allowed:
-        allow_origin = origin
-    else:
-        return {}
-    headers = {"Access-Control-Allow-Origin": allow_origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS}
-    if allow_origin != "*":
-        headers["Vary"] = "Origin"
-    return headers
+        return {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": EXPOSED_HEADERS}
+    origin = request.headers.get("origin")
+    if not origin or origin not in allowed:
+        return {"Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS, "Vary": "Origin"}
 
 
 def preflight(request: Request, settings: Settings) -> Response:
     headers = cors_headers(request, settings)
-    if headers:
+    if "Access-Control-Allow-Origin" in headers:
         headers.update(
             {
                 "Access-Control-Allow-Methods": ALLOWED_METHODS,

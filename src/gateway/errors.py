@@ -7,6 +7,7 @@ into `{"error": {"message", "type", "param", "code"}}` with the right status.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 
 class ApiError(Exception):
@@ -82,32 +83,76 @@ class QueuedError(UpstreamError):
     """Workers AI answered with its async `{request_id}` (queued) instead of a result."""
 
 
-# Workers AI error codes → (HTTP status, OpenAI error type, our code).
-_UPSTREAM_CODES: dict[int, tuple[int, str, str]] = {
-    3003: (400, "invalid_request_error", "invalid_input"),
-    3006: (413, "invalid_request_error", "request_too_large"),
-    3007: (504, "server_error", "upstream_timeout"),
-    3010: (400, "invalid_request_error", "invalid_input"),
-    3016: (429, "rate_limit_error", "rate_limit_exceeded"),
-    3036: (429, "insufficient_quota", "daily_allocation_exhausted"),
-    3039: (404, "invalid_request_error", "model_not_found"),
-    3040: (429, "rate_limit_error", "capacity_exceeded"),
-    5004: (400, "invalid_request_error", "invalid_input"),
-    5005: (400, "invalid_request_error", "invalid_input"),
-    5006: (400, "invalid_request_error", "invalid_input"),
-    5007: (404, "invalid_request_error", "model_not_found"),
+@dataclass(frozen=True)
+class _Upstream:
+    status: int
+    type: str
+    code: str
+    # Our own words ({model}, {number}); Workers AI's text never reaches the client as it came, since
+    # it may name the account (its id, an email, a dashboard URL).
+    message: str
+    # Append Workers AI's explanation, scrubbed (`_scrubbed`): for input errors it says which field to fix.
+    detail: bool = False
+    param: str | None = None
+
+
+_REFUSED = "The model {model} refused the input (Workers AI error {number})"
+_UNKNOWN_MODEL = "Workers AI does not know the model '{model}' (Workers AI error {number})."
+
+# Workers AI error codes → how the client sees them.
+_UPSTREAM_CODES: dict[int, _Upstream] = {
+    3003: _Upstream(400, "invalid_request_error", "invalid_input", _REFUSED, detail=True),
+    3006: _Upstream(413, "invalid_request_error", "request_too_large",
+                    "The input is too large for {model} (Workers AI error {number})."),
+    3007: _Upstream(504, "server_error", "upstream_timeout", "Workers AI timed out running {model} (Workers AI error {number})."),
+    3010: _Upstream(400, "invalid_request_error", "invalid_input", _REFUSED, detail=True),
+    3016: _Upstream(429, "rate_limit_error", "rate_limit_exceeded",
+                    "Workers AI is rate limiting this account for {model} (Workers AI error {number}); retry shortly."),
+    3036: _Upstream(429, "insufficient_quota", "daily_allocation_exhausted",
+                    "The Workers AI daily free allocation of this account is used up (Workers AI error {number}); "
+                    "it resets at 00:00 UTC, or upgrade to Workers Paid."),
+    3039: _Upstream(404, "invalid_request_error", "model_not_found", _UNKNOWN_MODEL, param="model"),
+    3040: _Upstream(429, "rate_limit_error", "capacity_exceeded",
+                    "Workers AI is out of capacity for {model} right now (Workers AI error {number}). "
+                    "Retry shortly or pick another model."),
+    5004: _Upstream(400, "invalid_request_error", "invalid_input", _REFUSED, detail=True),
+    5005: _Upstream(400, "invalid_request_error", "invalid_input", _REFUSED, detail=True),
+    5006: _Upstream(400, "invalid_request_error", "invalid_input", _REFUSED, detail=True),
+    5007: _Upstream(404, "invalid_request_error", "model_not_found", _UNKNOWN_MODEL, param="model"),
     # The model needs the Workers Paid plan (kimi-k2.6, glm-5.x, deepseek-v4...: `require_workers_paid`).
-    5035: (403, "permission_error", "requires_workers_paid"),
+    5035: _Upstream(403, "permission_error", "requires_workers_paid",
+                    "'{model}' needs the Workers Paid plan (Workers AI error {number}); GET /v1/models marks "
+                    "such models with requires_paid_plan. Pick another model or upgrade.", param="model"),
 }
+# A code not in the table: our words and the number, nothing of the text.
+_OTHER = _Upstream(502, "server_error", "upstream_error", "Workers AI failed to run {model} (Workers AI error {number}); try again.")
+_NO_CODE = _Upstream(502, "server_error", "upstream_error", "Workers AI failed to run {model}; try again.")
 
 _NOISE = re.compile(r"^(?:\s*(?:AiError|InferenceUpstreamError|Error)\s*:\s*)+|\s*\(\s*[0-9a-f-]{36}\s*\)\s*$", re.I)
 _CODE_PREFIX = re.compile(r"^\s*\d{4}\s*:\s*")
+# What may identify an account or a person: URLs, emails, long hex runs (a 32-hex account id, request
+# and gateway ids, UUIDs), IP addresses. Schema paths ('/messages/0/content') and property names stay.
+_IDENTIFYING = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://\S*"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+    r"|(?<![0-9a-z])[0-9a-f]{16,}(?![0-9a-z])"
+    r"|\b\d{1,3}(?:\.\d{1,3}){3}\b",
+    re.I,
+)
+_MAX_DETAIL = 300
 
 
-def _upstream_text(message: str) -> str:
+def _scrubbed(message: str) -> str:
+    """Workers AI's explanation without its prefixes and anything `_IDENTIFYING`, and short."""
     text = _NOISE.sub("", message)
     text = _CODE_PREFIX.sub("", text)
-    return _NOISE.sub("", text).strip() or "no detail"
+    text = _NOISE.sub("", text)
+    text = _IDENTIFYING.sub("[redacted]", text)
+    text = " ".join(text.split())
+    if len(text) > _MAX_DETAIL:
+        text = text[:_MAX_DETAIL].rstrip() + "…"
+    return text
 
 
 def seconds_until_utc_midnight(now: float) -> int:
@@ -115,11 +160,8 @@ def seconds_until_utc_midnight(now: float) -> int:
 
 
 def from_upstream(error: UpstreamError, model: str, now: float) -> ApiError:
-    """The client's view of a Workers AI failure.
-
-    4xx answers carry Workers AI's own explanation (it tells the client what to
-    fix); 5xx answers stay generic so no upstream detail leaks.
-    """
+    """The client's view of a Workers AI failure: our message with Workers AI's error number. Only
+    input errors add Workers AI's explanation (it tells the client what to fix), scrubbed."""
     if isinstance(error, QueuedError):
         return ApiError(
             502,
@@ -127,29 +169,17 @@ def from_upstream(error: UpstreamError, model: str, now: float) -> ApiError:
             "this gateway answers synchronously. Retry, or pick another model.",
             type="server_error", code="upstream_queued",
         )
-    status, type_, code = _UPSTREAM_CODES.get(error.code or 0, (502, "server_error", "upstream_error"))
-    if code == "capacity_exceeded":
-        return ApiError(
-            status,
-            f"Workers AI is out of capacity for {model} right now (error 3040). Retry shortly or pick another model.",
-            type=type_, code=code, headers={"Retry-After": "5"},
-        )
-    if code == "daily_allocation_exhausted":
-        return ApiError(
-            status,
-            "The Workers AI daily free allocation of this account is used up (error 3036); "
-            "it resets at 00:00 UTC, or upgrade to Workers Paid.",
-            type=type_, code=code, quota=True,
-            # The OpenAI and Anthropic SDKs retry a 429 at once, ignoring a Retry-After of hours, unless told not to.
-            headers={"Retry-After": str(seconds_until_utc_midnight(now)), "X-Should-Retry": "false"},
-        )
-    if code == "requires_workers_paid":
-        return ApiError(status, f"'{model}' needs the Workers Paid plan (Workers AI error 5035); GET /v1/models marks "
-                        "such models with requires_paid_plan. Pick another model or upgrade.", type=type_, code=code, param="model")
-    if code == "model_not_found":
-        return ApiError(status, f"Workers AI does not know the model '{model}'.", type=type_, code=code, param="model")
-    if status < 500:
-        return ApiError(status, f"Workers AI refused the input for {model}: {_upstream_text(error.message)}", type=type_, code=code)
-    if code == "upstream_timeout":
-        return ApiError(status, f"Workers AI timed out running {model}.", type=type_, code=code)
-    return ApiError(status, f"Workers AI failed to run {model}; try again.", type=type_, code=code)
+    known = _UPSTREAM_CODES.get(error.code) if error.code else None
+    shape = known or (_OTHER if error.code else _NO_CODE)
+    message = shape.message.format(model=model, number=error.code)
+    if shape.detail:
+        detail = _scrubbed(error.message)
+        message += f": {detail}" if detail else "."
+    headers: dict[str, str] = {}
+    if shape.code == "capacity_exceeded":
+        headers["Retry-After"] = "5"
+    if shape.code == "daily_allocation_exhausted":
+        # The OpenAI and Anthropic SDKs retry a 429 at once, ignoring a Retry-After of hours, unless told not to.
+        headers.update({"Retry-After": str(seconds_until_utc_midnight(now)), "X-Should-Retry": "false"})
+    return ApiError(shape.status, message, type=shape.type, code=shape.code, param=shape.param, headers=headers,
+                    quota=shape.code == "daily_allocation_exhausted")

@@ -49,6 +49,44 @@ class Form:
 # kept: holding a 14 MB image request's text beside its parsed form raised the heap by ~28 MiB.
 _KEPT_TEXT_CHARS = 1024 * 1024
 
+# The JSON text of one body that may become Python objects (its long base64 data: URLs left out:
+# those stay in the runtime), in UTF-16 code units as the runtime counts them. A Python str takes
+# 1 to 4 bytes a character and never gives the heap back; 2 Mi units is over 500 000 tokens of
+# text (the longest context of any Workers AI model is 256k) and the 300 000 token ids of an
+# embeddings request.
+MAX_JSON_TEXT_CHARS = 2 * 1024 * 1024
+
+
+def text_too_long(size: int, limit: int) -> ApiError:
+    return ApiError(413, f"The request's JSON holds {size} characters besides its images; the limit is {limit}.",
+                    code="request_too_large")
+
+
+# What stands in a JSON text for a data: URL the runtime kept (`read_json_inline`): JSON-escaped
+# there, "\x00inline:<n>" once parsed. A client may send one too; it then names nothing, or only
+# its own request's images.
+_INLINE_PREFIX = "\x00inline:"
+
+
+def inline_placeholder(index: int) -> str:
+    return f"\\u0000inline:{index}"
+
+
+def _with_inline(value: Any, found: list) -> Any:
+    """`value` with each placeholder string replaced by the data it stands for."""
+    stack = [value] if isinstance(value, (dict, list)) else []
+    while stack:
+        node = stack.pop()
+        for key, item in (node.items() if isinstance(node, dict) else enumerate(node)):
+            if type(item) is str:
+                if item.startswith(_INLINE_PREFIX):
+                    index = item[len(_INLINE_PREFIX):]
+                    if index.isdigit() and int(index) < len(found):
+                        node[key] = found[int(index)]
+            elif isinstance(item, (dict, list)):
+                stack.append(item)
+    return value
+
 
 class BodySource(Protocol):
     async def read_bytes(self, max_bytes: int) -> bytes:
@@ -172,11 +210,26 @@ class Request:
         except UnicodeDecodeError:
             raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
 
-    async def json(self) -> Any:
-        raw = await self._text(self.max_json_values)
+    async def json(self, *, inline_data: bool = False) -> Any:
+        """The parsed body. With `inline_data`, a runtime may leave each long base64 data: URL out of
+        the text (an image in a chat body): the value holds a `platform.Blob` in its place."""
+        parsed = getattr(self._body, "parsed", None)
+        if parsed is not None:
+            return parsed
+        found: list = []
+        read_inline = getattr(self._body, "read_json_inline", None)
+        if inline_data and read_inline is not None and self._text_value is None and self._bytes is None:
+            declared = self.declared_length()
+            if declared is not None and declared > self.max_body_bytes:
+                raise body_too_large(declared, self.max_body_bytes)
+            raw, found = await read_inline(self.max_body_bytes, self.max_json_values)
+        else:
+            raw = await self._text(self.max_json_values)
         if not raw or raw.isspace():
             raise bad_request("The request body is empty; send a JSON object.", code="invalid_json")
-        return limits.parse_json(raw, self.max_json_values)
+        data = limits.parse_json(raw, self.max_json_values)
+        del raw
+        return _with_inline(data, found) if found else data
 
     async def form(self) -> Form:
         if self.content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
@@ -186,8 +239,8 @@ class Request:
             raise body_too_large(declared, self.max_body_bytes)
         return await self._body.read_form(self.max_body_bytes)
 
-    async def json_object(self) -> dict:
-        data = await self.json()
+    async def json_object(self, *, inline_data: bool = False) -> dict:
+        data = await self.json(inline_data=inline_data)
         if not isinstance(data, dict):
             raise bad_request("The request body must be a JSON object.", code="invalid_json")
         return data

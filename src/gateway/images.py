@@ -19,6 +19,7 @@ from urllib.parse import unquote_to_bytes
 from .catalog import IMAGE_TO_IMAGE, Model
 from .contracts import Notes, contract_for, fit
 from .errors import UpstreamError, bad_request
+from .platform import is_blob
 
 MAX_IMAGES = 4
 MAX_INPUT_IMAGE_BYTES = 10 * 1024 * 1024
@@ -78,7 +79,7 @@ def _image_urls(content) -> list[str]:
             if isinstance(part, dict) and part.get("type") == "image_url":
                 url = part.get("image_url")
                 url = url.get("url") if isinstance(url, dict) else url
-                if isinstance(url, str) and url:
+                if (isinstance(url, str) and url) or is_blob(url):
                     urls.append(url)
     return urls
 
@@ -178,10 +179,31 @@ def from_images_api(body: dict, model: Model) -> tuple[ImageJob, int, str]:
     response_format = body.get("response_format") or "url"
     if response_format not in ("url", "b64_json"):
         raise bad_request("`response_format` must be url or b64_json.", param="response_format")
-    image = body.get("image")
-    job = ImageJob(model, prompt, _inputs(model, prompt, body), image_url=image if isinstance(image, str) else None,
-                   mask_url=body.get("mask") if isinstance(body.get("mask"), str) else None)
+    image, mask = body.get("image"), body.get("mask")
+    job = ImageJob(model, prompt, _inputs(model, prompt, body), image_url=image if _is_image_source(image) else None,
+                   mask_url=mask if _is_image_source(mask) else None)
     return _needs_inputs(job), n, response_format
+
+
+def _is_image_source(value) -> bool:
+    return isinstance(value, str) or is_blob(value)
+
+
+def data_url_type(url: str) -> str:
+    """The media type a `data:` URL declares ("" when none)."""
+    found = _DATA_URL.match(url[:512])
+    return found.group(1).lower() if found else ""
+
+
+def check_blob(blob) -> None:
+    """An input image the runtime kept from the body (a long base64 data: URL): the bounds a data:
+    URL string has, checked from its length alone."""
+    if not getattr(blob, "well_formed", True):
+        raise bad_request("The image data: URL is not valid base64.", param="image_url")
+    if blob.size > MAX_INPUT_IMAGE_BYTES:
+        raise bad_request(f"The input image is larger than {MAX_INPUT_IMAGE_BYTES // (1024 * 1024)} MB.", param="image_url")
+    if blob.size <= 0:
+        raise bad_request("The input image is empty.", param="image_url")
 
 
 def parse_data_url(url: str) -> bytes | None:
@@ -287,6 +309,7 @@ def multipart_inputs(job: ImageJob, input_image: bytes | None = None):
         elif not key.startswith("__emulator"):
             job.notes.dropped.append(_PARAM_NAMES.get(key, key))
     if input_image is not None:
-        fields["input_image_0"] = input_image
+        # The runtime's bytes (a JS Uint8Array on Workers) go into the form as they are.
+        fields["input_image_0"] = input_image.runtime_bytes()
     return {"multipart": MultipartForm(fields)}
 

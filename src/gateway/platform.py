@@ -119,6 +119,11 @@ class FetchError(Exception):
     few fixed reasons: it never carries the target's status or connection error (no port probing)."""
 
 
+# The reason for an unreachable target, an error status and an address fetch_policy refuses alike:
+# a client cannot tell a refused address from a closed port or a server that said no.
+FETCH_FAILED = "it could not be reached or did not answer with an image"
+
+
 class Blob(Protocol):
     """Input bytes (a fetched or inline image, a mask) kept in the runtime: Python only ever holds
     what a model input needs, and never a list of ints."""
@@ -134,13 +139,61 @@ class Blob(Protocol):
     async def byte_values(self) -> Any:
         """The bytes as an array of numbers (a runtime array on Workers: opaque to the core)."""
 
+    def head(self, size: int) -> bytes:
+        """The first `size` bytes (a magic number), in Python."""
+
+    def data_url(self, content_type: str) -> Any:
+        """`data:<content_type>;base64,...` (a runtime string on Workers: opaque to the core)."""
+
+    def runtime_bytes(self) -> Any:
+        """The bytes as the runtime holds them (a form's file part)."""
+
+
+def is_blob(value) -> bool:
+    """Whether a value of a parsed body is a `Blob` (a data: URL the runtime kept) or a URL string."""
+    return hasattr(value, "byte_values") and not isinstance(value, (str, bytes, dict, list))
+
+
+@dataclass
+class BytesBlob:
+    """A Blob held in Python, where no runtime keeps bytes (unit tests under CPython)."""
+
+    data: bytes
+    content_type: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    async def read(self) -> bytes:
+        return self.data
+
+    def head(self, size: int) -> bytes:
+        return self.data[:size]
+
+    async def base64(self) -> str:
+        import base64
+
+        return base64.b64encode(self.data).decode()
+
+    def data_url(self, content_type: str) -> str:
+        import base64
+
+        return f"data:{content_type};base64,{base64.b64encode(self.data).decode()}"
+
+    def runtime_bytes(self) -> bytes:
+        return self.data
+
+    async def byte_values(self) -> list[int]:
+        return list(self.data)
+
 
 class Fetcher(Protocol):
     async def fetch_image(self, url: str, *, max_bytes: int, timeout: float, max_redirects: int) -> Blob:
         """An image from the web: redirects followed up to `max_redirects`, `image/*` only, read as a
         stream and abandoned as soon as it passes `max_bytes` or `timeout` seconds; else FetchError."""
 
-    def from_base64(self, payload: str) -> Blob:
+    def from_base64(self, payload: str, content_type: str = "") -> Blob:
         """Bytes given as (valid) base64, decoded into the runtime a slice at a time."""
 
 

@@ -15,6 +15,7 @@ from typing import Any, AsyncIterable, AsyncIterator
 
 from . import ids
 from .errors import ApiError, bad_request
+from .platform import is_blob
 
 _ROLES = ("user", "assistant", "system", "developer")
 
@@ -36,7 +37,7 @@ def _content(content, where: str) -> Any:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind in ("input_text", "output_text", "text") and isinstance(part.get("text"), str):
             parts.append({"type": "text", "text": part["text"]})
-        elif kind == "input_image" and isinstance(part.get("image_url"), str):
+        elif kind == "input_image" and (isinstance(part.get("image_url"), str) or is_blob(part.get("image_url"))):
             parts.append({"type": "image_url", "image_url": {"url": part["image_url"]}})
         elif kind == "refusal":
             parts.append({"type": "text", "text": part.get("refusal") or ""})

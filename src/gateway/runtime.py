@@ -24,7 +24,8 @@ from pyodide.ffi import JsException, JsProxy, create_once_callable, create_proxy
 from .app import handle
 from .config import Settings
 from .errors import UpstreamError, bad_request
-from .http import Form, Headers, JsonResponse, PassthroughResponse, RelayResponse, Request, Response, StreamResponse, body_too_large
+from .http import (MAX_JSON_TEXT_CHARS, Form, Headers, JsonResponse, PassthroughResponse, RelayResponse, Request, Response,
+                   StreamResponse, body_too_large, text_too_long)
 from .limits import count_json_values, json_too_complex
 from .platform import DatabaseError, FetchError, MultipartForm, Platform, RuntimeVectors, StorageError, StoredObject
 
@@ -41,6 +42,8 @@ def _multipart(form: MultipartForm) -> JsProxy:
     for name, item in form.fields.items():
         if isinstance(item, (bytes, bytearray)):
             data.append(name, js.Blob.new(to_js([to_js(bytes(item))])), name)
+        elif _is_js_proxy(item):  # bytes the runtime holds (an input image's Uint8Array)
+            data.append(name, js.Blob.new(js.Array.of(item)), name)
         else:
             data.append(name, str(item))
     encoded = js.Response.new(data)
@@ -111,6 +114,11 @@ class JsReadableStream:
                 # Not awaited: this may run while the generator is being closed.
                 reader.cancel()
 
+    async def buffer(self, max_bytes: int) -> "JsBuffer | None":
+        """The stream's bytes kept in JS (a generated image), or None once it passes `max_bytes`."""
+        data = await _read_at_most(self.handle, max_bytes)
+        return None if data is None else JsBuffer(data)
+
     def tee(self):
         """(the stream for the client, an awaitable `JsStreamCopy` of the same bytes). The copy is read
         by the runtime's own Response.arrayBuffer() from now on: no Python runs per chunk, and it
@@ -162,6 +170,7 @@ class WorkersAi:
         if _is_js_proxy(result):
             if vectors_key:
                 return _with_vectors(result, vectors_key)
+            _check_answer_size(result)
             return result.to_py()
         return result
 
@@ -172,6 +181,22 @@ class WorkersAi:
             raise UpstreamError(str(exc)) from None
         result = _unwrap(result)
         return result.to_py() if _is_js_proxy(result) else result
+
+
+# A non-streamed answer converted into Python objects: a chat answer of the longest output any model
+# gives is well under 1 MB, a generated image or speech as base64 a few MB.
+MAX_ANSWER_CHARS = 8 * 1024 * 1024
+
+
+def _check_answer_size(result: JsProxy) -> None:
+    """Refuses (UpstreamError) an answer whose JSON is longer than MAX_ANSWER_CHARS before any of it
+    becomes Python objects: measured in JS (a String object of its JSON, so the text never crosses)."""
+    try:
+        size = int(js.Reflect.construct(js.String, js.Array.of(result).map(js.JSON.stringify)).length)
+    except JsException:
+        return  # not JSON (no such answer is known): to_py decides
+    if size > MAX_ANSWER_CHARS:
+        raise UpstreamError(f"the model's answer is {size} characters of JSON, more than the gateway relays ({MAX_ANSWER_CHARS})")
 
 
 def _with_vectors(result: JsProxy, key: str):
@@ -267,6 +292,8 @@ class R2Storage:
         try:
             if isinstance(data, (bytes, bytearray)):
                 value = to_js(data)
+            elif _is_js_proxy(data):
+                value = data  # bytes the runtime already holds (Blob.runtime_bytes)
             else:
                 # Buffered in JS (R2 needs a known length), and never beyond a bound.
                 value = await _read_at_most(data.handle, _MAX_STREAMED_OBJECT_BYTES)
@@ -314,26 +341,41 @@ class JsFetcher:
             raise FetchError(f"it took longer than {timeout:g} s") from None
 
     async def _fetch_image(self, url: str, controller, max_bytes: int, max_redirects: int) -> "JsBuffer":
-        from urllib.parse import urljoin
+        from .fetch_policy import refusal
+        from .platform import FETCH_FAILED
 
+        allowed = _settings_cache[0].image_fetch_allow_private if _settings_cache else ()
         for _ in range(max_redirects + 1):
+            # Every hop, before it is fetched, on the URL exactly as `fetch` will read it (the WHATWG
+            # parser's href): an allowed host may redirect to a private one.
+            try:
+                url = js.URL.new(url).href
+            except JsException:
+                raise FetchError(FETCH_FAILED) from None
+            refused = refusal(url, allowed)
+            if refused is not None:
+                print(f"image fetch refused: {refused}")
+                raise FetchError(FETCH_FAILED)
             try:
                 response = await js.fetch(url, _js_object({"redirect": "manual", "signal": controller.signal}))
             except JsException as exc:
                 print(f"image fetch failed: {str(exc).splitlines()[0][:200]}")
-                raise FetchError("it could not be reached or did not answer with an image") from None
+                raise FetchError(FETCH_FAILED) from None
             if response.status in _REDIRECTS:
                 location = response.headers.get("location")
                 _cancel_body(response)
                 if not location:
                     break
-                url = urljoin(url, location)
+                try:
+                    url = js.URL.new(location, url).href
+                except JsException:
+                    raise FetchError(FETCH_FAILED) from None
                 if not url.startswith(("https://", "http://")):
                     raise FetchError("it redirects to a URL that is not http(s)")
                 continue
             if not response.ok:
                 _cancel_body(response)
-                raise FetchError("it could not be reached or did not answer with an image")
+                raise FetchError(FETCH_FAILED)
             content_type = (response.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
             if not content_type.startswith("image/"):
                 _cancel_body(response)
@@ -350,8 +392,8 @@ class JsFetcher:
             return JsBuffer(data, content_type)
         raise FetchError(f"it redirects more than {max_redirects} times")
 
-    def from_base64(self, payload: str) -> "JsBuffer":
-        return JsBuffer.from_base64(payload)
+    def from_base64(self, payload: str, content_type: str = "") -> "JsBuffer":
+        return JsBuffer.from_base64(payload, content_type)
 
 
 def _cancel_body(response) -> None:
@@ -602,7 +644,7 @@ class JsFile:
         return js.Array.from_(js.Uint8Array.new(await self._handle.arrayBuffer()))
 
 
-def _js_base64(data) -> _LazyJsString:
+def _js_base64(data, prefix: str = "") -> _LazyJsString:
     """Bytes (a JS Uint8Array) as base64, built and kept on the JS side: a JS string that
     JSON-serialises (or is structured-cloned) when the AI binding sends the inputs. Encoding in
     Python would grow Pyodide's WebAssembly memory by ~3.6x the bytes (bytes, base64 bytes, str),
@@ -611,7 +653,7 @@ def _js_base64(data) -> _LazyJsString:
     # a batch at a time, so the binary strings of only one batch are alive at once
     # (the V8 heap peak for 25 MB fell from 131.7 to 119.9 MiB).
     as_binary = js.Function.prototype.apply.bind(js.String.fromCharCode, None)
-    encoded = js.Array.new()
+    encoded = js.Array.of(prefix) if prefix else js.Array.new()
     batch_bytes = _BASE64_CHUNK * _BASE64_BATCH
     for batch_start in range(0, data.length, batch_bytes):
         chunks = js.Array.new()
@@ -626,6 +668,34 @@ def _js_base64(data) -> _LazyJsString:
 _BASE64_DECODE_STEP = 4 * 256 * 1024
 
 
+def _js_string(getter: JsProxy) -> JsProxy:
+    """A JS String object holding what `getter()` returns, made on the JS side: a primitive JS string
+    would be copied into a Python str the moment it crossed, a String object stays a reference.
+    JSON.stringify (the AI binding's, Response.json's) writes it as the string it wraps.
+    `getter` runs from Array.prototype.map, so it must ignore extra arguments."""
+    return js.Reflect.construct(js.String, js.Array.of(None).map(getter))
+
+
+def _decoded_into(data: JsProxy, payload: "_Base64Source", size: int) -> None:
+    offset = 0
+    for start in range(0, payload.length, _BASE64_DECODE_STEP):
+        chunk = base64.b64decode(payload.text(start, min(payload.length, start + _BASE64_DECODE_STEP)))
+        data.subarray(offset, offset + len(chunk)).assign(chunk)
+        offset += len(chunk)
+
+
+class _Base64Source:
+    """Valid base64 text, read a slice at a time (a Python str, or a span of a JS string)."""
+
+    def __init__(self, length: int, text):
+        self.length = length
+        self.text = text
+
+    @classmethod
+    def of(cls, payload: str) -> "_Base64Source":
+        return cls(len(payload), lambda start, end: payload[start:end])
+
+
 class JsBuffer:
     """Input bytes (a fetched image, an inline mask) held in a JS Uint8Array, like `JsFile`."""
 
@@ -635,27 +705,186 @@ class JsBuffer:
         self.size = int(data.length)
 
     @classmethod
-    def from_base64(cls, payload: str) -> "JsBuffer":
-        padding = 2 if payload.endswith("==") else 1 if payload.endswith("=") else 0
-        data = js.Uint8Array.new(len(payload) // 4 * 3 - padding)
-        offset = 0
-        for start in range(0, len(payload), _BASE64_DECODE_STEP):
-            chunk = base64.b64decode(payload[start : start + _BASE64_DECODE_STEP])
-            data.subarray(offset, offset + len(chunk)).assign(chunk)
-            offset += len(chunk)
-        return cls(data)
+    def from_base64(cls, payload: "str | _Base64Source", content_type: str = "") -> "JsBuffer":
+        """Decoded a step at a time: Python holds one step's text and bytes, never the image."""
+        source = _Base64Source.of(payload) if isinstance(payload, str) else payload
+        tail = source.text(max(0, source.length - 2), source.length) if source.length else ""
+        padding = 2 if tail.endswith("==") else 1 if tail.endswith("=") else 0
+        data = js.Uint8Array.new(source.length // 4 * 3 - padding)
+        _decoded_into(data, source, int(data.length))
+        return cls(data, content_type)
 
     async def read(self) -> bytes:
         return self._data.to_bytes()
 
+    def head(self, size: int) -> bytes:
+        return self._data.subarray(0, size).to_bytes()
+
     async def base64(self):
-        return _js_base64(self._data)
+        return _js_string(_js_base64(self._data).getter)
+
+    def data_url(self, content_type: str) -> JsProxy:
+        """`data:<type>;base64,...` as a JS String object, built from the bytes on the JS side."""
+        return _js_string(_js_base64(self._data, f"data:{content_type};base64,").getter)
+
+    def runtime_bytes(self) -> JsProxy:
+        return self._data
 
     async def byte_values(self):
         return js.Array.from_(self._data)
 
 
+# A base64 data: URL inside a JSON body, found by its head; the payload is then matched from there
+# (one regex over 14 MB backtracked past V8's stack).
+_INLINE_HEAD = r'"(data:[\w.+/-]{1,100}(?:;[\w=.+-]{1,100}){0,8};base64,)'
+_INLINE_PAYLOAD = r'[A-Za-z0-9+/]*(={0,2})"(?!\s*:)'
+# Shorter data: URLs stay in the JSON text: each one found costs a few FFI crossings.
+INLINE_MIN_CHARS = 64 * 1024
+# Token ids (`input` of embeddings, `prompt` of completions): a long array of plain integers becomes
+# one array('q') instead of a Python int per id (300 000 ids: 11 MB of list and ints). Found by its
+# key, which cannot occur unescaped inside a JSON string.
+_ID_ARRAY = r'"(?:input|prompt)"\s*:\s*(\[[0-9,\s]{4096,}\])'
+
+
+class JsInlineData:
+    """A base64 `data:` URL of a JSON body, left in the JS string of the body: the core sees its
+    media type and size; the model gets a JS String of it (a slice of the body, no copy)."""
+
+    def __init__(self, body: JsProxy, start: int, payload_start: int, end: int, head: str, padding: str):
+        # body: a JS array holding the body's JS string, so it never crosses.
+        self._body = body
+        self._start, self._payload_start, self._end = start, payload_start, end
+        self.prefix = head
+        media_type = head[5:].split(";", 1)[0].lower()
+        self.content_type = media_type
+        payload = end - payload_start
+        self.well_formed = payload % 4 == 0 and payload > 0
+        self.size = payload // 4 * 3 - len(padding)
+
+    def _slice(self, start: int, end: int) -> JsProxy:
+        # String.prototype.slice bound to the body's string: a V8 slice shares the body's memory.
+        return js.Reflect.apply(js.Function.prototype.bind, js.String.prototype.slice, self._body.concat(to_js([start, end])))
+
+    def _text(self, start: int, end: int) -> str:
+        return js.Reflect.apply(js.Function.prototype.call, js.String.prototype.slice,
+                                self._body.concat(to_js([self._payload_start + start, self._payload_start + end])))
+
+    def data_url(self, content_type: str | None = None) -> JsProxy:
+        return _js_string(self._slice(self._start, self._end))
+
+    async def base64(self):
+        return _js_string(self._slice(self._payload_start, self._end))
+
+    def _buffer(self) -> JsBuffer:
+        return JsBuffer.from_base64(_Base64Source(self._end - self._payload_start, self._text), self.content_type)
+
+    async def read(self) -> bytes:
+        return await self._buffer().read()
+
+    def head(self, size: int) -> bytes:
+        chars = min(self._end - self._payload_start, (size + 2) // 3 * 4) // 4 * 4
+        return base64.b64decode(self._text(0, chars))[:size]
+
+    def runtime_bytes(self) -> JsProxy:
+        return self._buffer().runtime_bytes()
+
+    async def byte_values(self):
+        return await self._buffer().byte_values()
+
+
+def _token_ids(box: JsProxy, start: int, end: int):
+    """The integer array at [start, end) of the body as array('q'), parsed and packed in JS; None
+    (left to Python) when an id is not a safe integer."""
+    from array import array
+
+    values = js.Array.of(None).map(_bound_slice(box, start, end)).map(js.JSON.parse)[0]
+    if not values.every(js.Number.isSafeInteger):
+        return None
+    # As doubles (exact for safe integers; Pyodide 0.26 cannot proxy a BigInt64Array), then packed
+    # as integers one at a time: never a Python int per id alive at once.
+    doubles = array("d")
+    doubles.frombytes(js.Float64Array.from_(values).to_bytes())
+    return array("q", map(int, doubles))
+
+
+def _bound_slice(box: JsProxy, start: int, end: int) -> JsProxy:
+    return js.Reflect.apply(js.Function.prototype.bind, js.String.prototype.slice, box.concat(to_js([start, end])))
+
+
+def _inline_data(box: JsProxy, max_chars: int) -> tuple[str, list]:
+    """The body's JSON text with each long base64 data: URL and each long array of token ids replaced
+    by a placeholder string, and those values: the URLs left in JS (`JsInlineData`), the ids packed
+    (array('q')). A few crossings per value found, none per character. Refused (413) when what would
+    remain for Python is longer than `max_chars`, before any of it crosses."""
+    from .http import inline_placeholder, text_too_long
+
+    spans: list[tuple[int, int, object]] = []  # (first, after last) character replaced, and its value
+    ids = js.RegExp.new(_ID_ARRAY, "gd")
+    find_ids = ids.exec.bind(ids)
+    while True:
+        match = box.map(find_ids)[0]
+        if _is_null(match):
+            break
+        start, end = (int(i) for i in match.indices[1])
+        values = _token_ids(box, start, end)
+        if values is not None:
+            spans.append((start, end, values))
+    head = js.RegExp.new(_INLINE_HEAD, "g")
+    payload = js.RegExp.new(_INLINE_PAYLOAD, "y")
+    find_head, match_payload = head.exec.bind(head), payload.exec.bind(payload)
+    while True:
+        match = box.map(find_head)[0]
+        if _is_null(match):
+            break
+        payload.lastIndex = head.lastIndex
+        rest = box.map(match_payload)[0]
+        if _is_null(rest) or payload.lastIndex - head.lastIndex - 1 < INLINE_MIN_CHARS:
+            continue
+        # `match.index` would be the proxy's list method: the property is read through Reflect.
+        start, payload_start, end = int(js.Reflect.get(match, "index")), int(head.lastIndex), int(payload.lastIndex) - 1
+        spans.append((start, end + 1, JsInlineData(box, start + 1, payload_start, end, str(match[1]), str(rest[1]))))
+        head.lastIndex = end + 1
+    kept = int(js.Reflect.construct(js.String, box).length) - sum(end - start for start, end, _ in spans)
+    if kept > max_chars:
+        raise text_too_long(kept, max_chars)
+    if not spans:
+        return box[0], []
+    spans.sort(key=lambda span: span[0])
+    slice_text = js.Function.prototype.call
+    pieces: list[str] = []
+    position = 0
+    for index, (start, end, _) in enumerate(spans):
+        pieces.append(js.Reflect.apply(slice_text, js.String.prototype.slice, box.concat(to_js([position, start]))))
+        pieces.append(f'"{inline_placeholder(index)}"')
+        position = end
+    pieces.append(js.Reflect.apply(slice_text, js.String.prototype.slice, box.concat(to_js([position]))))
+    return "".join(pieces), [value for _, _, value in spans]
+
+
 _VALUE_COUNT_SLICE = 1024 * 1024
+
+
+def _decoded(data: JsProxy) -> JsProxy:
+    """The body's text, decoded as UTF-8 (400 when it is not), in a JS array: the string stays in JS
+    until Python asks for it (`box[0]`), so its length can be checked first."""
+    decoder = js.TextDecoder.new("utf-8", _js_object({"fatal": True}))
+    try:
+        return js.Array.of(None).map(decoder.decode.bind(decoder, data))
+    except JsException:
+        raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
+
+
+# Bytes of a large body counted at a time: a slice over the cap is counted exactly, with copies of
+# it (a 1 MiB slice of `{},{},...` grew the production heap by 6 MiB; 256 KiB leaves it flat).
+_COUNT_STEP = 256 * 1024
+
+
+def _count_values(data: JsProxy, max_json_values: int) -> None:
+    values = 0
+    for start in range(0, int(data.length), _COUNT_STEP):
+        values += count_json_values(data.subarray(start, start + _COUNT_STEP).to_bytes())
+        if values > max_json_values:
+            raise json_too_complex(max_json_values)
 
 
 class JsBody:
@@ -699,15 +928,23 @@ class JsBody:
                 raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
         data = await self._read(max_bytes)
         if max_json_values is not None:
-            values = 0
-            for start in range(0, int(data.length), _VALUE_COUNT_SLICE):
-                values += count_json_values(data.subarray(start, start + _VALUE_COUNT_SLICE).to_bytes())
-                if values > max_json_values:
-                    raise json_too_complex(max_json_values)
-        try:
-            return js.TextDecoder.new("utf-8", _js_object({"fatal": True})).decode(data)
-        except JsException:
-            raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
+            _count_values(data, max_json_values)
+        box = _decoded(data)
+        size = int(js.Reflect.construct(js.String, box).length)
+        if size > MAX_JSON_TEXT_CHARS:
+            raise text_too_long(size, MAX_JSON_TEXT_CHARS)
+        return box[0]
+
+    async def read_json_inline(self, max_bytes: int, max_json_values: int) -> tuple[str, list]:
+        """read_text, with each long base64 data: URL left in JS (`JsInlineData`) and a placeholder
+        in its place: a 10 MB image in a chat body is never a Python str."""
+        length = self._headers.get("content-length")
+        if length and length.isdigit() and int(length) <= min(max_bytes, _VALUE_COUNT_SLICE):
+            return await self.read_text(max_bytes, max_json_values), []
+        data = await self._read(max_bytes)
+        _count_values(data, max_json_values)
+        box = _decoded(data)
+        return _inline_data(box, MAX_JSON_TEXT_CHARS)
 
     async def read_form(self, max_bytes: int) -> Form:
         request = self._js_request
@@ -813,7 +1050,8 @@ def _stream_body(chunks) -> JsProxy:
     async def pump():
         try:
             async for chunk in chunks:
-                await writer.write(encoder.encode(chunk) if isinstance(chunk, str) else to_js(chunk))
+                # A JS String (an image's base64) is encoded on the JS side, never copied into Python.
+                await writer.write(encoder.encode(chunk) if isinstance(chunk, str) or _is_js_proxy(chunk) else to_js(chunk))
             await writer.close()
         except Exception as exc:  # the client sees a cut stream, the log sees why
             print(f"stream aborted: {type(exc).__name__}: {exc}")

@@ -43,6 +43,9 @@ def _load() -> tuple[bytes, array]:
 
 
 def is_token_ids(value) -> bool:
+    """A list of ints, or an array('q') (a long one, packed by the runtime as the body was read)."""
+    if isinstance(value, array):
+        return value.typecode == "q" and len(value) > 0
     return isinstance(value, list) and bool(value) and all(isinstance(t, int) and not isinstance(t, bool) for t in value)
 
 
@@ -52,15 +55,29 @@ def decode_tokens(ids: list[int], param: str) -> str:
         raise bad_request(f"`{param}` holds {len(ids)} token ids; at most {MAX_IDS}.", param=param)
     data, offsets = _load()
     count = len(offsets) - 1
-    out = bytearray()
+    # Measured first, then written into one buffer of that size: a growing bytearray doubles, and
+    # its peak (3 × 1.9 MB for 300 000 ids) stays in the heap, which never shrinks.
+    size = 0
     for token in ids:
         if 0 <= token < count:
-            out += data[offsets[token] : offsets[token + 1]]
+            size += offsets[token + 1] - offsets[token]
         elif token in SPECIAL:
-            out += SPECIAL[token].encode()
+            size += len(SPECIAL[token])
         else:
             raise bad_request(
                 f"`{param}` holds token id {token}, which is not in cl100k_base (the encoding this gateway decodes); "
                 "send the text instead.", param=param, code="invalid_token_ids",
             )
+    out = bytearray(size)
+    table = memoryview(data)
+    position = 0
+    for token in ids:
+        if token < count:
+            start, end = offsets[token], offsets[token + 1]
+            out[position : position + end - start] = table[start:end]
+            position += end - start
+        else:
+            special = SPECIAL[token].encode()
+            out[position : position + len(special)] = special
+            position += len(special)
     return out.decode("utf-8", errors="replace")

@@ -365,7 +365,7 @@ def fresh(make_httpserver):
 # Refused attacks (oversized, chunked or too-complex bodies and fetches) leave the heap as it was.
 ATTACK_HEAP_MIB = 2
 # No request within the documented limits grows the Python heap by more than this.
-WITHIN_LIMITS_HEAP_MIB = 40
+WITHIN_LIMITS_HEAP_MIB = 16
 
 
 def test_memory_attacks_are_refused_without_growing_the_heap(fresh, httpserver):
@@ -458,4 +458,5 @@ def test_streamed_images_are_capped(scripted, httpserver, response_format, megab
     figure(f"streamed image of {megabytes} MB as {response_format}", status=response.status_code,
            code=response.json()["error"]["code"])
     assert response.status_code == 502
-    assert response.json()["error"]["code"] == ("upstream_error" if response_format == "b64_json" else "storage_failed")
+    # Both are read (in the runtime) only up to the most an image of that size may take.
+    assert response.json()["error"]["code"] == "upstream_error"

@@ -37,7 +37,10 @@ class LocalGateway:
         self.runtime = runtime or RUNTIME
         self._state = tempfile.TemporaryDirectory(prefix="gateway-state-")
         self._log = tempfile.TemporaryFile(mode="w+")
-        env = {**os.environ, "PORT": str(self.port), "LOCAL_STATE_DIR": self._state.name, "GATEWAY_RUNTIME": self.runtime}
+        env = {**os.environ, "PORT": str(self.port), "LOCAL_STATE_DIR": self._state.name, "GATEWAY_RUNTIME": self.runtime,
+               # The tests' image servers listen on 127.0.0.1, which a deployed gateway refuses to fetch;
+               # a test of that refusal passes its own value in extra_env.
+               "IMAGE_FETCH_ALLOW_PRIVATE": "true"}
         if api_keys is not None:
             env["API_KEYS"] = api_keys
         if upstream:

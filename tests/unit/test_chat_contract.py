@@ -83,7 +83,7 @@ def test_vision_image_moves_to_top_level_for_llama_3_2_vision():
     request = ChatRequest.parse(body, model)
     plan = chat_contract.adapt(model.id, request.inputs, stream=False)
     assert plan.top_level_image == "https://example.com/a.png"
-    chat_contract.fill_images(plan, request.inputs, {"https://example.com/a.png": b"\x89PNG"}, {})
+    chat_contract.fill_images(plan, request.inputs, {}, [0x89, 0x50, 0x4E, 0x47])
     assert request.inputs["messages"][0]["content"] == "What is this?"
     assert request.inputs["image"] == [0x89, 0x50, 0x4E, 0x47]
     assert contracts.check_input(model.id, request.inputs) == []
@@ -96,6 +96,6 @@ def test_https_image_becomes_a_data_url_for_scout():
     request = ChatRequest.parse(body, model)
     plan = chat_contract.adapt(model.id, request.inputs, stream=False)
     assert plan.fetch == ["https://example.com/a.png"]
-    chat_contract.fill_images(plan, request.inputs, {"https://example.com/a.png": b"\x89PNG"}, {"https://example.com/a.png": "image/png"})
-    assert request.inputs["messages"][0]["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+    chat_contract.fill_images(plan, request.inputs, {"https://example.com/a.png": "data:image/png;base64,iVBORw=="})
+    assert request.inputs["messages"][0]["content"][1]["image_url"]["url"] == "data:image/png;base64,iVBORw=="
     assert contracts.check_input(model.id, request.inputs) == []

@@ -23,6 +23,48 @@ def test_5xx_messages_hide_upstream_detail():
     assert "10.1.2.3" not in error.message
 
 
+ACCOUNT = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("code, upstream, expected", [
+    (5006, f"AiError: 5006: Error: required properties at '/' are 'prompt' (account {ACCOUNT})",
+     "The model m refused the input (Workers AI error 5006): required properties at '/' are 'prompt' (account [redacted])"),
+    (5006, "InferenceUpstreamError: 5006: Error: Type mismatch of '/messages/0/content', 'array' not in 'string'",
+     "The model m refused the input (Workers AI error 5006): Type mismatch of '/messages/0/content', 'array' not in 'string'"),
+    (3010, "3010: Invalid or incomplete input for the model: ask admin@corp.example or see https://dash.cloudflare.com/x?y=1",
+     "The model m refused the input (Workers AI error 3010): Invalid or incomplete input for the model: ask [redacted] or see [redacted]"),
+    (5006, "5006: Error: ", "The model m refused the input (Workers AI error 5006)."),
+    (5006, "5006: from 10.2.3.4 request 123e4567-e89b-12d3-a456-426614174000 token deadbeefdeadbeef1",
+     "The model m refused the input (Workers AI error 5006): from [redacted] request [redacted] token [redacted]"),
+    (3036, f"3036: You have used up your daily free allocation for {ACCOUNT}",
+     "The Workers AI daily free allocation of this account is used up (Workers AI error 3036); it resets at 00:00 UTC, or upgrade to Workers Paid."),
+    (3040, f"3040: Capacity temporarily exceeded on account {ACCOUNT}",
+     "Workers AI is out of capacity for m right now (Workers AI error 3040). Retry shortly or pick another model."),
+    (3007, f"3007: Request timeout for {ACCOUNT}", "Workers AI timed out running m (Workers AI error 3007)."),
+    (3006, f"3006: Request is too large for owner@example.org", "The input is too large for m (Workers AI error 3006)."),
+    (3016, f"3016: Too many requests from {ACCOUNT}", "Workers AI is rate limiting this account for m (Workers AI error 3016); retry shortly."),
+    (5007, f"5007: No such model m for account {ACCOUNT}", "Workers AI does not know the model 'm' (Workers AI error 5007)."),
+    (3999, f"3999: something new went wrong at account {ACCOUNT}", "Workers AI failed to run m (Workers AI error 3999); try again."),
+    (None, f"network connection lost to {ACCOUNT}", "Workers AI failed to run m; try again."),
+])
+def test_upstream_errors_are_told_in_our_words(code, upstream, expected):
+    assert from_upstream(UpstreamError(upstream, code), "m", 0).message == expected
+
+
+def test_an_upstream_explanation_is_cut_short():
+    message = from_upstream(UpstreamError("5006: Error: " + "x " * 400, 5006), "m", 0).message
+    assert message.endswith("…") and len(message) < 400
+
+
+def test_daily_allocation_headers_and_quota():
+    error = from_upstream(UpstreamError("3036: used up", 3036), "m", 86400 * 5 + 3600)
+    assert (error.status, error.code, error.quota) == (429, "daily_allocation_exhausted", True)
+    assert error.headers == {"Retry-After": "82800", "X-Should-Retry": "false"}
+    capacity = from_upstream(UpstreamError("3040: busy", 3040), "m", 0)
+    assert (capacity.headers, capacity.quota) == ({"Retry-After": "5"}, False)
+    assert from_upstream(UpstreamError("5006: bad", 5006), "m", 0).headers == {}
+
+
 def test_retry_after_for_daily_allocation_is_time_to_midnight():
     assert seconds_until_utc_midnight(86400 * 5 + 3600) == 82800
 

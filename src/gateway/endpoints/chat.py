@@ -12,11 +12,11 @@ from ..http import PassthroughResponse, RelayResponse, StreamResponse, json_resp
 from ..platform import Context
 from ..sse import SSE_HEADERS
 from .common import model_headers, resolve_model, run_model
-from .images import _input_image, image_chat, is_image_model
+from .images import image_chat, image_type, input_blob, is_image_model
 
 
 async def chat_completions(ctx: Context):
-    body = await ctx.request.json_object()
+    body = await ctx.request.json_object(inline_data=True)
     settings = ctx.settings
     # llama-guard may be asked directly too: its answer is the classifier's own text.
     resolved = await resolve_model(ctx, body.get("model"), CHAT, also=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE, MODERATION))
@@ -27,9 +27,10 @@ async def chat_completions(ctx: Context):
     plan = chat_contract.adapt(resolved.model.id, request.inputs, stream=request.stream)
     if plan.fetch or plan.top_level_image:
         urls = [*plan.fetch, *([plan.top_level_image] if plan.top_level_image else [])]
-        fetched = {url: await _input_image(ctx, url) for url in dict.fromkeys(urls)}
-        kinds = {url: images.CONTENT_TYPES.get(images.sniff(data) or "", "image/png") for url, data in fetched.items()}
-        chat_contract.fill_images(plan, request.inputs, fetched, kinds)
+        blobs = {url: await input_blob(ctx, url) for url in dict.fromkeys(urls)}
+        data_urls = {url: blob.data_url(image_type(blob)) for url, blob in blobs.items() if url in plan.fetch}
+        values = await blobs[plan.top_level_image].byte_values() if plan.top_level_image is not None else None
+        chat_contract.fill_images(plan, request.inputs, data_urls, values)
     request.ids_back = plan.ids_back
     result = await run_model(ctx, resolved.model.id, request.inputs)
     created = int(time.time())

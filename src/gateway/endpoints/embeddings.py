@@ -13,7 +13,7 @@ from .common import model_headers, resolve_model, run_model
 
 
 async def create_embeddings(ctx: Context):
-    body = await ctx.request.json_object()
+    body = await ctx.request.json_object(inline_data=True)
     resolved = await resolve_model(ctx, body.get("model"), EMBEDDINGS)
     model = resolved.model
     texts = embeddings.parse_input(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from ..catalog import IMAGE_TO_IMAGE, TEXT_TO_IMAGE, Resolved
 from ..chat import ChatRequest, chunks_from_completion, completion, completion_chunks
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import PassthroughResponse, Response, StreamResponse, json_response
-from ..platform import Context, FetchError, StorageError
+from ..platform import FETCH_FAILED, Blob, BytesBlob, Context, FetchError, StorageError, is_blob
 from ..sse import SSE_HEADERS
 from .common import model_headers, resolve_model, run_model
 from .files import file_url
@@ -40,8 +41,15 @@ async def _fetch_image(ctx: Context, url: str):
     if fetcher is None:
         raise bad_request("This runtime cannot fetch image URLs; send the image as a data: URL.", param="image_url")
     images.check_remote_url(url)
-    ctx.budget.spend_fetch()
+    from ..fetch_policy import refusal  # imported here: `ipaddress` is not needed by most requests
+
     try:
+        # The runtime checks every hop again (redirects); this refuses before a fetch is spent.
+        refused = refusal(url, ctx.settings.image_fetch_allow_private)
+        if refused is not None:
+            print(f"image fetch refused: {refused}")
+            raise FetchError(FETCH_FAILED)
+        ctx.budget.spend_fetch()
         return await fetcher.fetch_image(url, max_bytes=images.MAX_INPUT_IMAGE_BYTES,
                                          timeout=min(ctx.settings.fetch_timeout_seconds, ctx.settings.ai_timeout_seconds),
                                          max_redirects=images.FETCH_MAX_REDIRECTS)
@@ -51,30 +59,40 @@ async def _fetch_image(ctx: Context, url: str):
                           code="image_fetch_failed") from None
 
 
-async def _input_image(ctx: Context, url: str) -> bytes:
-    """An input image's bytes in Python, for the chat models that take images as bytes; a remote one
-    is fetched with the same bounds (timeout, redirects, image/*, 10 MB while streaming, 2 per request)."""
-    data = images.parse_data_url(url)
-    if data is not None:
-        return data
-    return await (await _fetch_image(ctx, url)).read()
-
-
-async def _image_base64(ctx: Context, url: str):
-    # A data: URL's base64 is used as sent: no decoded copy of the image in Python.
-    payload = images.data_url_base64(url)
-    return payload if payload is not None else await (await _fetch_image(ctx, url)).base64()
-
-
-async def _mask_values(ctx: Context, url: str):
-    """The mask as the array of byte values the inpainting model takes, built in the runtime."""
+async def input_blob(ctx: Context, url) -> Blob:
+    """An input image as a Blob whose bytes the runtime keeps: a data: URL (a string, or one the
+    runtime kept out of the body), or an http(s) URL fetched with the same bounds (timeout,
+    redirects, image/*, 10 MB while streaming, 2 per request)."""
+    if is_blob(url):
+        images.check_blob(url)
+        return url
     payload = images.data_url_base64(url)
     if payload is None:
-        return await (await _fetch_image(ctx, url)).byte_values()
+        return await _fetch_image(ctx, url)
+    kind = images.data_url_type(url)
     fetcher = ctx.platform.fetcher
     if fetcher is None:  # no runtime to keep the bytes (unit tests)
-        return list(base64.b64decode(payload))
-    return await fetcher.from_base64(payload).byte_values()
+        return BytesBlob(base64.b64decode(payload), kind)
+    return fetcher.from_base64(payload, kind)
+
+
+def image_type(blob: Blob) -> str:
+    """The image's media type: from its magic number, else what it was declared as, else PNG."""
+    sniffed = images.sniff(blob.head(16))
+    if sniffed:
+        return images.CONTENT_TYPES[sniffed]
+    return blob.content_type if blob.content_type.startswith("image/") else "image/png"
+
+
+async def _image_base64(ctx: Context, url):
+    # A data: URL's base64 is used as sent: no decoded copy of the image in Python.
+    payload = images.data_url_base64(url) if isinstance(url, str) else None
+    return payload if payload is not None else await (await input_blob(ctx, url)).base64()
+
+
+async def _mask_values(ctx: Context, url):
+    """The mask as the array of byte values the inpainting model takes, built in the runtime."""
+    return await (await input_blob(ctx, url)).byte_values()
 
 
 async def model_inputs(ctx: Context, job: images.ImageJob) -> dict:
@@ -82,7 +100,7 @@ async def model_inputs(ctx: Context, job: images.ImageJob) -> dict:
     inputs = dict(job.inputs)
     if job.model.limits.get("input") == "multipart":
         # FLUX.2 takes form data; an image_url becomes its first reference image.
-        reference = await _input_image(ctx, job.image_url) if job.image_url else None
+        reference = await input_blob(ctx, job.image_url) if job.image_url else None
         inputs = images.multipart_inputs(job, reference)
     elif job.image_url:
         inputs["image_b64"] = await _image_base64(ctx, job.image_url)
@@ -112,12 +130,19 @@ async def produce(ctx: Context, job: images.ImageJob, inputs: dict | None = None
 
 
 async def store(ctx: Context, produced: Produced, job: images.ImageJob) -> str:
-    """Stores the image and returns its public URL — only once the write succeeded."""
+    """Stores the image and returns its public URL — only once the write succeeded. The bytes are
+    checked to be the image type they will be served as: /file/<key> never serves a model's
+    mislabelled or non-image bytes as an image."""
     storage = _storage(ctx)
-    key = images.new_key(produced.extension)
+    blob = await _blob_of(produced, job.model.id, output_bound(job.inputs))
+    extension = images.sniff(blob.head(16))
+    if extension is None:
+        print(f"image model {job.model.id} answered bytes that are not an image")
+        raise from_upstream(UpstreamError("the image model answered with bytes that are not an image"), job.model.id, time.time())
+    key = images.new_key(extension)
     try:
         await storage.put(
-            key, produced.data, content_type=images.CONTENT_TYPES[produced.extension],
+            key, blob.runtime_bytes(), content_type=images.CONTENT_TYPES[extension],
             metadata={"model": job.model.id, "created": str(int(time.time()))},
         )
     except StorageError as error:
@@ -127,21 +152,48 @@ async def store(ctx: Context, produced: Produced, job: images.ImageJob) -> str:
     return file_url(ctx, key)
 
 
-# A streamed image read into Python for b64_json; the model's PNGs are a few MB.
+# A generated image kept for b64_json or R2; the model's PNGs are a few MB (8 MB at 2048²).
 MAX_OUTPUT_IMAGE_BYTES = 16 * 1024 * 1024
 
 
-async def _bytes_of(produced: Produced, model_id: str) -> bytes:
+def output_bound(inputs: dict) -> int:
+    """The most bytes one generated image may take: an RGB pixel's 3 bytes (a PNG of a photo is
+    smaller, never much larger) and 1 MB of room, and never more than MAX_OUTPUT_IMAGE_BYTES."""
+    width, height = inputs.get("width") or 1024, inputs.get("height") or 1024
+    if not isinstance(width, int) or not isinstance(height, int):
+        return MAX_OUTPUT_IMAGE_BYTES
+    return min(MAX_OUTPUT_IMAGE_BYTES, width * height * 3 + 1024 * 1024)
+
+
+async def _blob_of(produced: Produced, model_id: str, max_bytes: int) -> Blob:
+    """The image as a Blob the runtime holds: a streamed one read there, never into Python."""
     if isinstance(produced.data, bytes):
-        return produced.data
-    chunks, size = [], 0
-    async for chunk in produced.data:
-        size += len(chunk)
-        if size > MAX_OUTPUT_IMAGE_BYTES:
-            print(f"image stream from {model_id} passed {MAX_OUTPUT_IMAGE_BYTES} bytes")
-            raise from_upstream(UpstreamError("the image stream is too large"), model_id, time.time())
-        chunks.append(chunk)
-    return b"".join(chunks)
+        return BytesBlob(produced.data)
+    buffer = getattr(produced.data, "buffer", None)
+    if buffer is not None:
+        blob = await buffer(max_bytes)
+    else:  # no runtime to hold it (unit tests)
+        chunks = [chunk async for chunk in produced.data]
+        data = b"".join(chunks)
+        blob = BytesBlob(data) if len(data) <= max_bytes else None
+    if blob is None:
+        print(f"image stream from {model_id} passed {max_bytes} bytes")
+        raise from_upstream(UpstreamError("the image stream is too large"), model_id, time.time())
+    return blob
+
+
+async def _b64_json(created: int, blobs: list, prompt: str):
+    """The images API's JSON, written image by image: each base64 is made (in the runtime) as it is
+    written and let go after, so only one exists at a time."""
+    revised = ',"revised_prompt":' + json.dumps(prompt, ensure_ascii=False) + "}"
+    yield '{"created":' + str(created) + ',"data":['
+    for i in range(len(blobs)):
+        blob, blobs[i] = blobs[i], None
+        yield ('{"b64_json":"' if i == 0 else ',{"b64_json":"')
+        yield await blob.base64()
+        del blob
+        yield '"' + revised
+    yield "]}"
 
 
 async def image_chat(ctx: Context, body: dict, resolved: Resolved):
@@ -167,22 +219,29 @@ async def _image_model(ctx: Context, name) -> Resolved:
 
 
 async def create_images(ctx: Context):
-    body = await ctx.request.json_object()
+    body = await ctx.request.json_object(inline_data=True)
     resolved = await _image_model(ctx, body.get("model"))
     job, n, response_format = images.from_images_api(body, resolved.model)
     if response_format == "url":
         _storage(ctx)  # before the model runs, as for chat
     ctx.budget.reserve(n)
+    bound = output_bound(job.inputs)
+    if response_format == "b64_json":
+        # Every image is held until the answer is written: refused before the first is made.
+        ctx.budget.hold(n * bound, f"{n} generated images of up to {bound / 1048576:.1f} MB each")
     inputs = await model_inputs(ctx, job)
     await ctx.meter.prepay([(job.model.id, inputs)] * n)
-    data = []
+    data, made = [], []
     for _ in range(n):
         produced = await produce(ctx, job, inputs)
         if response_format == "url":
             data.append({"url": await store(ctx, produced, job), "revised_prompt": job.prompt})
         else:
-            data.append({"b64_json": base64.b64encode(await _bytes_of(produced, job.model.id)).decode(), "revised_prompt": job.prompt})
-    return json_response({"created": int(time.time()), "data": data}, headers={**model_headers(resolved), **job.notes.headers()})
+            made.append(await _blob_of(produced, job.model.id, bound))
+    headers = {**model_headers(resolved), **job.notes.headers()}
+    if response_format == "b64_json":
+        return StreamResponse(_b64_json(int(time.time()), made, job.prompt), headers={"Content-Type": "application/json", **headers})
+    return json_response({"created": int(time.time()), "data": data}, headers=headers)
 
 
 async def debug_image(ctx: Context):

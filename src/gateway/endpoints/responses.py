@@ -22,12 +22,15 @@ from .common import idle_timeout
 
 
 class _JsonBody:
-    def __init__(self, data: bytes):
-        self._data = data
+    """The converted chat body, handed over parsed: no JSON text of it is made (a 10 MB image in it
+    would be copied twice), and the runtime's images stay in it as they are."""
+
+    def __init__(self, data: dict):
+        self.parsed = data
 
     async def read_bytes(self, max_bytes: int) -> bytes:
         # The client's body already passed this route's limits; the converted one is no larger in kind.
-        return self._data
+        return json.dumps(self.parsed, ensure_ascii=False).encode("utf-8")
 
     async def read_form(self, max_bytes: int):  # pragma: no cover - a JSON body is never read as a form
         raise NotImplementedError
@@ -38,8 +41,7 @@ async def via_chat(ctx: Context, chat: dict):
     original = ctx.request
     headers = Headers([(k, v) for k, v in original.headers.items() if k not in ("content-type", "content-length")]
                       + [("content-type", "application/json")])
-    request = Request("POST", f"{original.origin}/v1/chat/completions", headers,
-                      _JsonBody(json.dumps(chat, ensure_ascii=False).encode("utf-8")))
+    request = Request("POST", f"{original.origin}/v1/chat/completions", headers, _JsonBody(chat))
     return await chat_completions(Context(request, ctx.platform))
 
 
@@ -69,7 +71,7 @@ def _model_headers(answer) -> dict[str, str]:
 
 
 async def create_completion(ctx: Context):
-    body = await ctx.request.json_object()
+    body = await ctx.request.json_object(inline_data=True)
     prompt = completions.prompt_text(body, decode_tokens)
     echo = prompt if body.get("echo") is True else ""
     answer = await via_chat(ctx, completions.chat_body(body, prompt))
@@ -81,7 +83,7 @@ async def create_completion(ctx: Context):
 
 
 async def create_response(ctx: Context):
-    body = await ctx.request.json_object()
+    body = await ctx.request.json_object(inline_data=True)
     answer = await via_chat(ctx, responses.chat_body(body))
     if isinstance(answer, _STREAMS):
         model = answer.headers.get("X-Model") or str(body.get("model"))
