@@ -49,19 +49,6 @@ class Form:
 # kept: holding a 14 MB image request's text beside its parsed form raised the heap by ~28 MiB.
 _KEPT_TEXT_CHARS = 1024 * 1024
 
-# The JSON text of one body that may become Python objects (its long base64 data: URLs left out:
-# those stay in the runtime), in UTF-16 code units as the runtime counts them. A Python str takes
-# 1 to 4 bytes a character and never gives the heap back; 2 Mi units is over 500 000 tokens of
-# text (the longest context of any Workers AI model is 256k) and the 300 000 token ids of an
-# embeddings request.
-MAX_JSON_TEXT_CHARS = 2 * 1024 * 1024
-
-
-def text_too_long(size: int, limit: int) -> ApiError:
-    return ApiError(413, f"The request's JSON holds {size} characters besides its images; the limit is {limit}.",
-                    code="request_too_large")
-
-
 # What stands in a JSON text for a data: URL the runtime kept (`read_json_inline`): JSON-escaped
 # there, "\x00inline:<n>" once parsed. A client may send one too; it then names nothing, or only
 # its own request's images.

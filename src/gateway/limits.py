@@ -73,6 +73,19 @@ MAX_HEADER_VALUE_CHARS = 256
 _HEADER_SAFE = re.compile(r"[\x20-\x7e]*")
 
 
+# The JSON text of one body that may become Python objects (its long base64 data: URLs left out:
+# those stay in the runtime), in UTF-16 code units as the runtime counts them. A Python str takes
+# 1 to 4 bytes a character and never gives the heap back; 2 Mi units is over 500 000 tokens of
+# text (the longest context of any Workers AI model is 256k) and the 300 000 token ids of an
+# embeddings request.
+MAX_JSON_TEXT_CHARS = 2 * 1024 * 1024
+
+
+def text_too_long(size: int, limit: int) -> ApiError:
+    return ApiError(413, f"The request's JSON holds {size} characters besides its images; the limit is {limit}.",
+                    code="request_too_large")
+
+
 def body_limit(pattern: str) -> int:
     return BODY_LIMITS.get(pattern, DEFAULT_BODY_BYTES)
 

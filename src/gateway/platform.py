@@ -6,6 +6,7 @@ objects, unit tests with plain Python fakes.
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
@@ -172,13 +173,9 @@ class BytesBlob:
         return self.data[:size]
 
     async def base64(self) -> str:
-        import base64
-
         return base64.b64encode(self.data).decode()
 
     def data_url(self, content_type: str) -> str:
-        import base64
-
         return f"data:{content_type};base64,{base64.b64encode(self.data).decode()}"
 
     def runtime_bytes(self) -> bytes:

@@ -24,9 +24,8 @@ from pyodide.ffi import JsException, JsProxy, create_once_callable, create_proxy
 from .app import handle
 from .config import Settings
 from .errors import UpstreamError, bad_request
-from .http import (MAX_JSON_TEXT_CHARS, Form, Headers, JsonResponse, PassthroughResponse, RelayResponse, Request, Response,
-                   StreamResponse, body_too_large, text_too_long)
-from .limits import count_json_values, json_too_complex
+from .http import Form, Headers, JsonResponse, PassthroughResponse, RelayResponse, Request, Response, StreamResponse, body_too_large
+from .limits import MAX_JSON_TEXT_CHARS, count_json_values, json_too_complex, text_too_long
 from .platform import DatabaseError, FetchError, MultipartForm, Platform, RuntimeVectors, StorageError, StoredObject
 
 _BINDING_NAMES = ("AI", "IMAGES")
@@ -51,13 +50,10 @@ def _multipart(form: MultipartForm) -> JsProxy:
 
 
 def _js_object(value: dict) -> JsProxy:
-    # A plain to_js(dict) makes a JS Map, which bindings serialise as {}.
-    lazy = {key: item for key, item in value.items() if isinstance(item, _LazyJsString)}
-    plain = {key: _multipart(item) if isinstance(item, MultipartForm) else item for key, item in value.items() if key not in lazy}
-    obj = to_js(plain, dict_converter=js.Object.fromEntries)
-    for key, item in lazy.items():
-        js.Object.defineProperty(obj, key, to_js({"get": item.getter, "enumerable": True}, dict_converter=js.Object.fromEntries))
-    return obj
+    # A plain to_js(dict) makes a JS Map, which bindings serialise as {}. JS values inside (the
+    # String objects of `_js_string`) are passed as they are, at any depth.
+    plain = {key: _multipart(item) if isinstance(item, MultipartForm) else item for key, item in value.items()}
+    return to_js(plain, dict_converter=js.Object.fromEntries)
 
 
 _IS_JS_PROXY: dict[type, bool] = {}
@@ -192,7 +188,7 @@ def _check_answer_size(result: JsProxy) -> None:
     """Refuses (UpstreamError) an answer whose JSON is longer than MAX_ANSWER_CHARS before any of it
     becomes Python objects: measured in JS (a String object of its JSON, so the text never crosses)."""
     try:
-        size = int(js.Reflect.construct(js.String, js.Array.of(result).map(js.JSON.stringify)).length)
+        size = _length(js.Array.of(result).map(js.JSON.stringify))
     except JsException:
         return  # not JSON (no such answer is known): to_py decides
     if size > MAX_ANSWER_CHARS:
@@ -611,14 +607,6 @@ _BASE64_CHUNK = 3 * 8192
 _BASE64_BATCH = 64
 
 
-class _LazyJsString:
-    """A JS string that only ever exists on the JS side: `_js_object` turns it into a
-    property whose getter joins the parts, so no Python str of it is made."""
-
-    def __init__(self, getter: JsProxy):
-        self.getter = getter
-
-
 class JsFile:
     """A `File` from the runtime's FormData; its bytes are read only when a model input needs them."""
 
@@ -644,9 +632,9 @@ class JsFile:
         return js.Array.from_(js.Uint8Array.new(await self._handle.arrayBuffer()))
 
 
-def _js_base64(data, prefix: str = "") -> _LazyJsString:
-    """Bytes (a JS Uint8Array) as base64, built and kept on the JS side: a JS string that
-    JSON-serialises (or is structured-cloned) when the AI binding sends the inputs. Encoding in
+def _js_base64(data, prefix: str = "") -> JsProxy:
+    """Bytes (a JS Uint8Array) as base64 after `prefix`, built and kept on the JS side: a JS String
+    object (`_js_string`) that JSON-serialises when the AI binding sends the inputs. Encoding in
     Python would grow Pyodide's WebAssembly memory by ~3.6x the bytes (bytes, base64 bytes, str),
     and that memory never shrinks: a 25 MB upload took it from 24 MB to 115 MB."""
     # fromCharCode.apply(null, bytes) → a binary string → btoa, each run by Array.map in JS;
@@ -660,7 +648,7 @@ def _js_base64(data, prefix: str = "") -> _LazyJsString:
         for start in range(batch_start, min(data.length, batch_start + batch_bytes), _BASE64_CHUNK):
             chunks.push(data.subarray(start, start + _BASE64_CHUNK))
         js.Array.prototype.push.apply(encoded, chunks.map(as_binary).map(js.btoa))
-    return _LazyJsString(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
+    return _js_string(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
 
 
 # Base64 characters decoded per step by `JsBuffer.from_base64` (a multiple of 4): Python holds
@@ -668,20 +656,33 @@ def _js_base64(data, prefix: str = "") -> _LazyJsString:
 _BASE64_DECODE_STEP = 4 * 256 * 1024
 
 
+def _boxed(getter: JsProxy) -> JsProxy:
+    """`[getter()]`, called and kept on the JS side: a primitive JS string it returns would be copied
+    into a Python str the moment it crossed; in an array it stays there. `getter` runs from
+    Array.prototype.map, so it must ignore extra arguments."""
+    return js.Array.of(None).map(getter)
+
+
 def _js_string(getter: JsProxy) -> JsProxy:
-    """A JS String object holding what `getter()` returns, made on the JS side: a primitive JS string
-    would be copied into a Python str the moment it crossed, a String object stays a reference.
-    JSON.stringify (the AI binding's, Response.json's) writes it as the string it wraps.
-    `getter` runs from Array.prototype.map, so it must ignore extra arguments."""
-    return js.Reflect.construct(js.String, js.Array.of(None).map(getter))
+    """A JS String object holding what `getter()` returns: a reference Python can hold and pass on.
+    JSON.stringify (the AI binding's, Response.json's) writes it as the string it wraps."""
+    return js.Reflect.construct(js.String, _boxed(getter))
 
 
-def _decoded_into(data: JsProxy, payload: "_Base64Source", size: int) -> None:
-    offset = 0
-    for start in range(0, payload.length, _BASE64_DECODE_STEP):
-        chunk = base64.b64decode(payload.text(start, min(payload.length, start + _BASE64_DECODE_STEP)))
-        data.subarray(offset, offset + len(chunk)).assign(chunk)
-        offset += len(chunk)
+def _length(box: JsProxy) -> int:
+    """The length of the string a `_boxed` array holds, read without it crossing."""
+    return int(js.Reflect.construct(js.String, box).length)
+
+
+def _bound_slice(box: JsProxy, start: int, end: int) -> JsProxy:
+    """A function returning the slice [start, end) of the boxed string (V8 shares its memory)."""
+    return js.Reflect.apply(js.Function.prototype.bind, js.String.prototype.slice, box.concat(to_js([start, end])))
+
+
+def _slice_text(box: JsProxy, start: int, end: int | None = None) -> str:
+    """The slice [start, end) of the boxed string, as a Python str."""
+    bounds = [start] if end is None else [start, end]
+    return js.Reflect.apply(js.Function.prototype.call, js.String.prototype.slice, box.concat(to_js(bounds)))
 
 
 class _Base64Source:
@@ -711,7 +712,11 @@ class JsBuffer:
         tail = source.text(max(0, source.length - 2), source.length) if source.length else ""
         padding = 2 if tail.endswith("==") else 1 if tail.endswith("=") else 0
         data = js.Uint8Array.new(source.length // 4 * 3 - padding)
-        _decoded_into(data, source, int(data.length))
+        offset = 0
+        for start in range(0, source.length, _BASE64_DECODE_STEP):
+            chunk = base64.b64decode(source.text(start, min(source.length, start + _BASE64_DECODE_STEP)))
+            data.subarray(offset, offset + len(chunk)).assign(chunk)
+            offset += len(chunk)
         return cls(data, content_type)
 
     async def read(self) -> bytes:
@@ -721,11 +726,11 @@ class JsBuffer:
         return self._data.subarray(0, size).to_bytes()
 
     async def base64(self):
-        return _js_string(_js_base64(self._data).getter)
+        return _js_base64(self._data)
 
     def data_url(self, content_type: str) -> JsProxy:
         """`data:<type>;base64,...` as a JS String object, built from the bytes on the JS side."""
-        return _js_string(_js_base64(self._data, f"data:{content_type};base64,").getter)
+        return _js_base64(self._data, f"data:{content_type};base64,")
 
     def runtime_bytes(self) -> JsProxy:
         return self._data
@@ -754,26 +759,21 @@ class JsInlineData:
         # body: a JS array holding the body's JS string, so it never crosses.
         self._body = body
         self._start, self._payload_start, self._end = start, payload_start, end
-        self.prefix = head
-        media_type = head[5:].split(";", 1)[0].lower()
-        self.content_type = media_type
+        self.content_type = head[5:].split(";", 1)[0].lower()
         payload = end - payload_start
         self.well_formed = payload % 4 == 0 and payload > 0
         self.size = payload // 4 * 3 - len(padding)
 
-    def _slice(self, start: int, end: int) -> JsProxy:
-        # String.prototype.slice bound to the body's string: a V8 slice shares the body's memory.
-        return js.Reflect.apply(js.Function.prototype.bind, js.String.prototype.slice, self._body.concat(to_js([start, end])))
-
     def _text(self, start: int, end: int) -> str:
-        return js.Reflect.apply(js.Function.prototype.call, js.String.prototype.slice,
-                                self._body.concat(to_js([self._payload_start + start, self._payload_start + end])))
+        """Characters [start, end) of the payload, in Python."""
+        return _slice_text(self._body, self._payload_start + start, self._payload_start + end)
 
     def data_url(self, content_type: str | None = None) -> JsProxy:
-        return _js_string(self._slice(self._start, self._end))
+        """The URL as the client sent it (its declared type kept)."""
+        return _js_string(_bound_slice(self._body, self._start, self._end))
 
     async def base64(self):
-        return _js_string(self._slice(self._payload_start, self._end))
+        return _js_string(_bound_slice(self._body, self._payload_start, self._end))
 
     def _buffer(self) -> JsBuffer:
         return JsBuffer.from_base64(_Base64Source(self._end - self._payload_start, self._text), self.content_type)
@@ -797,7 +797,7 @@ def _token_ids(box: JsProxy, start: int, end: int):
     (left to Python) when an id is not a safe integer."""
     from array import array
 
-    values = js.Array.of(None).map(_bound_slice(box, start, end)).map(js.JSON.parse)[0]
+    values = _boxed(_bound_slice(box, start, end)).map(js.JSON.parse)[0]
     if not values.every(js.Number.isSafeInteger):
         return None
     # As doubles (exact for safe integers; Pyodide 0.26 cannot proxy a BigInt64Array), then packed
@@ -807,16 +807,12 @@ def _token_ids(box: JsProxy, start: int, end: int):
     return array("q", map(int, doubles))
 
 
-def _bound_slice(box: JsProxy, start: int, end: int) -> JsProxy:
-    return js.Reflect.apply(js.Function.prototype.bind, js.String.prototype.slice, box.concat(to_js([start, end])))
-
-
 def _inline_data(box: JsProxy, max_chars: int) -> tuple[str, list]:
     """The body's JSON text with each long base64 data: URL and each long array of token ids replaced
     by a placeholder string, and those values: the URLs left in JS (`JsInlineData`), the ids packed
     (array('q')). A few crossings per value found, none per character. Refused (413) when what would
     remain for Python is longer than `max_chars`, before any of it crosses."""
-    from .http import inline_placeholder, text_too_long
+    from .http import inline_placeholder
 
     spans: list[tuple[int, int, object]] = []  # (first, after last) character replaced, and its value
     ids = js.RegExp.new(_ID_ARRAY, "gd")
@@ -844,20 +840,19 @@ def _inline_data(box: JsProxy, max_chars: int) -> tuple[str, list]:
         start, payload_start, end = int(js.Reflect.get(match, "index")), int(head.lastIndex), int(payload.lastIndex) - 1
         spans.append((start, end + 1, JsInlineData(box, start + 1, payload_start, end, str(match[1]), str(rest[1]))))
         head.lastIndex = end + 1
-    kept = int(js.Reflect.construct(js.String, box).length) - sum(end - start for start, end, _ in spans)
+    kept = _length(box) - sum(end - start for start, end, _ in spans)
     if kept > max_chars:
         raise text_too_long(kept, max_chars)
     if not spans:
         return box[0], []
     spans.sort(key=lambda span: span[0])
-    slice_text = js.Function.prototype.call
     pieces: list[str] = []
     position = 0
     for index, (start, end, _) in enumerate(spans):
-        pieces.append(js.Reflect.apply(slice_text, js.String.prototype.slice, box.concat(to_js([position, start]))))
+        pieces.append(_slice_text(box, position, start))
         pieces.append(f'"{inline_placeholder(index)}"')
         position = end
-    pieces.append(js.Reflect.apply(slice_text, js.String.prototype.slice, box.concat(to_js([position]))))
+    pieces.append(_slice_text(box, position))
     return "".join(pieces), [value for _, _, value in spans]
 
 
@@ -869,7 +864,7 @@ def _decoded(data: JsProxy) -> JsProxy:
     until Python asks for it (`box[0]`), so its length can be checked first."""
     decoder = js.TextDecoder.new("utf-8", _js_object({"fatal": True}))
     try:
-        return js.Array.of(None).map(decoder.decode.bind(decoder, data))
+        return _boxed(decoder.decode.bind(decoder, data))
     except JsException:
         raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
 
@@ -930,7 +925,7 @@ class JsBody:
         if max_json_values is not None:
             _count_values(data, max_json_values)
         box = _decoded(data)
-        size = int(js.Reflect.construct(js.String, box).length)
+        size = _length(box)
         if size > MAX_JSON_TEXT_CHARS:
             raise text_too_long(size, MAX_JSON_TEXT_CHARS)
         return box[0]
