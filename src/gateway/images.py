@@ -200,9 +200,14 @@ def check_blob(blob) -> None:
     URL string has, checked from its length alone."""
     if not getattr(blob, "well_formed", True):
         raise bad_request("The image data: URL is not valid base64.", param="image_url")
-    if blob.size > MAX_INPUT_IMAGE_BYTES:
+    _check_size(blob.size)
+
+
+def _check_size(size: int) -> None:
+    """An input image's size in bytes: 400 when it is over MAX_INPUT_IMAGE_BYTES or nothing."""
+    if size > MAX_INPUT_IMAGE_BYTES:
         raise bad_request(f"The input image is larger than {MAX_INPUT_IMAGE_BYTES // (1024 * 1024)} MB.", param="image_url")
-    if blob.size <= 0:
+    if size <= 0:
         raise bad_request("The input image is empty.", param="image_url")
 
 
@@ -218,10 +223,7 @@ def parse_data_url(url: str) -> bytes | None:
         data = base64.b64decode(payload, validate=False) if found.group(3) else unquote_to_bytes(payload)
     except (binascii.Error, ValueError):
         raise bad_request("The image data: URL is not valid base64.", param="image_url") from None
-    if len(data) > MAX_INPUT_IMAGE_BYTES:
-        raise bad_request(f"The input image is larger than {MAX_INPUT_IMAGE_BYTES // (1024 * 1024)} MB.", param="image_url")
-    if not data:
-        raise bad_request("The input image is empty.", param="image_url")
+    _check_size(len(data))
     return data
 
 
@@ -241,11 +243,7 @@ def data_url_base64(url: str) -> str | None:
     if comma > 0 and url[:comma].endswith(";base64") and (len(url) - start) % 4 == 0 and _BASE64.fullmatch(url, start):
         padding = 2 if url.endswith("==") else 1 if url.endswith("=") else 0
         size = (len(url) - start) // 4 * 3 - padding
-        if size > MAX_INPUT_IMAGE_BYTES:
-            raise bad_request(f"The input image is larger than {MAX_INPUT_IMAGE_BYTES // (1024 * 1024)} MB.",
-                              param="image_url")
-        if not size:
-            raise bad_request("The input image is empty.", param="image_url")
+        _check_size(size)
         return url[start:]
     # Unusual spellings (percent-encoding, line breaks, URL-safe base64): decoded and re-encoded.
     return base64.b64encode(parse_data_url(url)).decode()

@@ -27,6 +27,10 @@ class RuntimeStream(Protocol):
 
     def __aiter__(self) -> AsyncIterator[bytes]: ...
 
+    async def buffer(self, max_bytes: int) -> "Blob | None":
+        """The whole stream as a Blob the runtime holds (a generated image), or None once it passes
+        `max_bytes` (the stream is then cancelled)."""
+
     def tee(self) -> "tuple[RuntimeStream, Awaitable[StreamCopy]]":
         """Two streams of the same bytes: one to hand on, and a copy the runtime reads to its end
         (whatever the other's reader does) and keeps, for what Python wants of it afterwards."""
@@ -105,10 +109,10 @@ class StoredObject:
 
 
 class ObjectStore(Protocol):
-    """The R2 bucket. `put` takes bytes or a `RuntimeStream` (kept in the runtime, never read
-    into Python); all three raise `StorageError` when the bucket fails."""
+    """The R2 bucket. `put` takes bytes, or the runtime's own (`Blob.runtime_bytes`, never read into
+    Python); all three raise `StorageError` when the bucket fails."""
 
-    async def put(self, key: str, data: "bytes | RuntimeStream", *, content_type: str, metadata: dict[str, str]) -> StoredObject: ...
+    async def put(self, key: str, data: Any, *, content_type: str, metadata: dict[str, str]) -> StoredObject: ...
 
     async def get(self, key: str) -> StoredObject | None: ...
 

@@ -261,13 +261,9 @@ def _is_null(value) -> bool:
     return value is None or type(value).__name__ == "JsNull"
 
 
-# A generated image streamed into R2 (an SDXL PNG is a few MB).
-_MAX_STREAMED_OBJECT_BYTES = 32 * 1024 * 1024
-
-
 class R2Storage:
-    """The `IMAGES` R2 bucket. Streams are buffered on the JS side (R2 needs a known
-    length), so image bytes from a streaming model never enter Python."""
+    """The `IMAGES` R2 bucket. It is given bytes the runtime holds (a generated image, read into a
+    JS Uint8Array by `JsReadableStream.buffer`), so they never enter Python."""
 
     def __init__(self, bucket: JsProxy):
         self._bucket = bucket
@@ -286,15 +282,8 @@ class R2Storage:
     async def put(self, key: str, data, *, content_type: str, metadata: dict[str, str]) -> StoredObject:
         options = _js_object({"httpMetadata": _js_object({"contentType": content_type}), "customMetadata": _js_object(metadata)})
         try:
-            if isinstance(data, (bytes, bytearray)):
-                value = to_js(data)
-            elif _is_js_proxy(data):
-                value = data  # bytes the runtime already holds (Blob.runtime_bytes)
-            else:
-                # Buffered in JS (R2 needs a known length), and never beyond a bound.
-                value = await _read_at_most(data.handle, _MAX_STREAMED_OBJECT_BYTES)
-                if value is None:
-                    raise StorageError(f"the stream passed {_MAX_STREAMED_OBJECT_BYTES} bytes")
+            # Bytes the runtime already holds (Blob.runtime_bytes) go as they are.
+            value = to_js(data) if isinstance(data, (bytes, bytearray)) else data
             obj = await self._bucket.put(key, value, options)
         except JsException as exc:
             raise StorageError(str(exc)) from None

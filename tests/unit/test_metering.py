@@ -14,7 +14,7 @@ import pytest
 
 from fakes import FakeAi, SqliteDatabase, make_platform, make_request, run
 from gateway import ledger
-from gateway.platform import DatabaseError
+from gateway.platform import BytesBlob, DatabaseError
 from gateway.app import ROUTER, handle
 from gateway.http import Form, PassthroughResponse, RelayResponse, StreamResponse
 
@@ -105,6 +105,10 @@ class FakeStream:
     async def __aiter__(self):
         for chunk in self.chunks:
             yield chunk
+
+    async def buffer(self, max_bytes):
+        data = b"".join(self.chunks)
+        return BytesBlob(data) if len(data) <= max_bytes else None
 
     def tee(self):
         data = b"".join(self.chunks)

@@ -169,13 +169,7 @@ async def _blob_of(produced: Produced, model_id: str, max_bytes: int) -> Blob:
     """The image as a Blob the runtime holds: a streamed one read there, never into Python."""
     if isinstance(produced.data, bytes):
         return BytesBlob(produced.data)
-    buffer = getattr(produced.data, "buffer", None)
-    if buffer is not None:
-        blob = await buffer(max_bytes)
-    else:  # no runtime to hold it (unit tests)
-        chunks = [chunk async for chunk in produced.data]
-        data = b"".join(chunks)
-        blob = BytesBlob(data) if len(data) <= max_bytes else None
+    blob = await produced.data.buffer(max_bytes)
     if blob is None:
         print(f"image stream from {model_id} passed {max_bytes} bytes")
         raise from_upstream(UpstreamError("the image stream is too large"), model_id, time.time())
