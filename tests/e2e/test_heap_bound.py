@@ -166,6 +166,10 @@ def test_b64_json_images(gateway, served):
     # Four images of up to 13.6 MB each would pass what one request may hold: refused before any is made.
     measured(gateway, "SDXL 2048², n=4, b64_json", response, 413)
     assert response.json()["error"]["code"] == "request_too_large" and len(served.log) == calls
+    # Three such images and a 10 MB input image are more than a request may hold: refused before any call.
+    response = images(gateway, model=IMG2IMG, size="2048x2048", n=3, image=data_url(png(10 * MiB)), response_format="b64_json")
+    measured(gateway, "img2img 2048², n=3, b64_json, 10 MB input image", response, 413)
+    assert response.json()["error"]["code"] == "request_too_large" and len(served.log) == calls
     STATE["png_bytes"] = 1000
 
 

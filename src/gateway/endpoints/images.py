@@ -65,10 +65,14 @@ async def input_blob(ctx: Context, url) -> Blob:
     redirects, image/*, 10 MB while streaming, 2 per request)."""
     if is_blob(url):
         images.check_blob(url)
+        ctx.budget.hold(url.size, "an input image")
         return url
     payload = images.data_url_base64(url)
     if payload is None:
+        # Held at the most it may be, before a byte of it arrives.
+        ctx.budget.hold(images.MAX_INPUT_IMAGE_BYTES, "a remote input image")
         return await _fetch_image(ctx, url)
+    ctx.budget.hold(len(payload) // 4 * 3, "an input image")
     kind = images.data_url_type(url)
     fetcher = ctx.platform.fetcher
     if fetcher is None:  # no runtime to keep the bytes (unit tests)
