@@ -55,29 +55,15 @@ def decode_tokens(ids: list[int], param: str) -> str:
         raise bad_request(f"`{param}` holds {len(ids)} token ids; at most {MAX_IDS}.", param=param)
     data, offsets = _load()
     count = len(offsets) - 1
-    # Measured first, then written into one buffer of that size: a growing bytearray doubles, and
-    # its peak (3 × 1.9 MB for 300 000 ids) stays in the heap, which never shrinks.
-    size = 0
+    out = bytearray()
     for token in ids:
         if 0 <= token < count:
-            size += offsets[token + 1] - offsets[token]
+            out += data[offsets[token] : offsets[token + 1]]
         elif token in SPECIAL:
-            size += len(SPECIAL[token])
+            out += SPECIAL[token].encode()
         else:
             raise bad_request(
                 f"`{param}` holds token id {token}, which is not in cl100k_base (the encoding this gateway decodes); "
                 "send the text instead.", param=param, code="invalid_token_ids",
             )
-    out = bytearray(size)
-    table = memoryview(data)
-    position = 0
-    for token in ids:
-        if token < count:
-            start, end = offsets[token], offsets[token + 1]
-            out[position : position + end - start] = table[start:end]
-            position += end - start
-        else:
-            special = SPECIAL[token].encode()
-            out[position : position + len(special)] = special
-            position += len(special)
     return out.decode("utf-8", errors="replace")
