@@ -54,6 +54,8 @@ def answer(request):
     body = json.loads(request.get_data())
     model = body["model"]
     if "stable-diffusion" in model:
+        if STATE.get("not_an_image"):
+            return Response(b"<html>not an image</html>" * 100, content_type="image/png")
         return Response(png(STATE["png_bytes"]), content_type="image/png")
     if "bge" in model:
         texts = body["inputs"]["text"]
@@ -195,6 +197,27 @@ def test_text_up_to_the_limit_and_past_it(gateway, served):
                           json={"model": SCOUT, "messages": messages})
     measured(gateway, "33 000 chat messages of 450 characters", response, 413)
     assert response.json()["error"]["code"] == "request_too_large"
+
+
+def test_bytes_that_are_not_an_image_are_never_stored(gateway, served):
+    STATE["not_an_image"] = True
+    try:
+        response = images(gateway, model=SDXL, response_format="url")
+        measured(gateway, "SDXL answering HTML labelled image/png", response, 502)
+        assert "url" not in response.text
+    finally:
+        STATE.pop("not_an_image")
+
+
+def test_completions_with_packed_token_ids(gateway, served):
+    # A body over 1 MiB: its `prompt` array is packed in JS and decoded, as embeddings' `input` is.
+    ids = [9906, 1917] * 100_000
+    response = httpx.post(f"{gateway.url}/v1/completions", headers=KEY, timeout=120,
+                          json={"model": SCOUT, "prompt": ids, "max_tokens": 5})
+    measured(gateway, "completions, 200 000 token ids", response, 200)
+    assert response.json()["choices"][0]["text"] == "ok"
+    sent = json.loads(served.log[-1][0].get_data())["inputs"]["messages"]
+    assert sent[-1]["content"] == "Hello world" * 100_000
 
 
 def test_huge_upstream_answers_are_refused(gateway, served):
