@@ -93,12 +93,12 @@ EQUIVALENT: dict[str, str] = {
     "usage:46:92:number": "a microsecond past midnight: the +0.999 s rounding up absorbs it",
     **{f"limits:{line}:{column}:number": "a slice of another size (65 KiB, 1025 KiB...): every slice's edges are "
        "handled, so any size gives the same skeleton" for line, column in ((59, 18), (59, 23), (61, 14), (61, 21))},
-    "limits:96:10:compare0": "one more turn with start == size appends an empty piece",
-    "limits:98:14:compare0": "at end == size the slice is the rest of the text: moving past its end changes nothing",
-    "limits:99:19:number": "stepping by two still stops just after a byte that is no backslash, which is all a cut needs",
-    "limits:120:18:binop": "len(parts) + 1 and len(parts) - 1 have the same parity",
-    "limits:163:11:boolop": "a skeleton no pass can shrink stays as it is: the passes left change nothing",
-    "limits:175:54:key": "escaped backslashes replaced by any text without a backslash or hex digit before it: `X__` as `__`",
+    "limits:109:10:compare0": "one more turn with start == size appends an empty piece",
+    "limits:111:14:compare0": "at end == size the slice is the rest of the text: moving past its end changes nothing",
+    "limits:112:19:number": "stepping by two still stops just after a byte that is no backslash, which is all a cut needs",
+    "limits:133:18:binop": "len(parts) + 1 and len(parts) - 1 have the same parity",
+    "limits:176:11:boolop": "a skeleton no pass can shrink stays as it is: the passes left change nothing",
+    "limits:188:54:key": "escaped backslashes replaced by any text without a backslash or hex digit before it: `X__` as `__`",
     **{f"usage:{line}:{column}:number": "sums of figures already rounded to thousandths have no fourth decimal: the "
        "rounding only strips float noise, to three places or four" for line, column in ((126, 46), (127, 83))},
 }

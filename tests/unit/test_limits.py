@@ -379,3 +379,10 @@ def test_the_last_resort_header_guard(monkeypatch, value, status):
         assert json.loads(response.body)["error"]["code"] == "internal_error"
     else:
         assert response.headers["X-Thing"] == value
+
+
+def test_the_json_text_python_may_hold_is_two_mebi_characters():
+    assert limits.MAX_JSON_TEXT_CHARS == 2_097_152
+    error = limits.text_too_long(2_097_153, 2_097_152)
+    assert (error.status, error.code) == (413, "request_too_large")
+    assert error.message == "The request's JSON holds 2097153 characters besides its images; the limit is 2097152."
