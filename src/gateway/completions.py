@@ -13,7 +13,6 @@ from typing import AsyncIterable, AsyncIterator
 
 from . import ids
 from .errors import bad_request
-from .tokens import is_token_ids
 from .sse import DONE, encode_event
 
 # Passed to the chat pipeline as they are; everything else OpenAI defines for completions is refused or ignored below.
@@ -21,15 +20,12 @@ _SHARED = ("model", "max_tokens", "temperature", "top_p", "seed", "frequency_pen
            "stream", "stream_options", "user")
 
 
-def prompt_text(body: dict, decode_tokens=None) -> str:
-    """The one prompt of a request: a string, a list holding one string, or token ids (`decode_tokens`)."""
+def prompt_text(body: dict) -> str:
+    """The one prompt of a request: a string or a list holding one string (token ids are decoded
+    before, `tokens.decode_ids`)."""
     prompt = body.get("prompt")
-    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], (str, list)):
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
         prompt = prompt[0]
-    if is_token_ids(prompt):
-        if decode_tokens is None:
-            raise bad_request("Token-id prompts are not supported: send `prompt` as text.", param="prompt")
-        prompt = decode_tokens(prompt, "prompt")
     if isinstance(prompt, list):
         raise bad_request("Send one prompt per request (`prompt` as a string): Workers AI returns one choice.", param="prompt")
     if not isinstance(prompt, str) or not prompt:

@@ -6,7 +6,6 @@ import base64
 import math
 import struct
 
-from . import tokens
 from .catalog import MATRYOSHKA_DIMENSIONS, Model
 from .chat import estimate_tokens
 from .contracts import contract_for
@@ -17,16 +16,12 @@ MAX_INPUTS = 2048  # OpenAI's own limit per request
 
 
 def parse_input(body: dict) -> list[str]:
+    """The texts of `input`; token ids (LangChain's OpenAIEmbeddings sends them) are decoded before, `tokens.decode_ids`."""
     value = body.get("input")
     if isinstance(value, str):
         texts = [value]
     elif isinstance(value, list) and value and all(isinstance(item, str) for item in value):
         texts = value
-    elif tokens.is_token_ids(value):
-        # One text as tiktoken ids; LangChain's OpenAIEmbeddings and LiteLLM-style clients send these.
-        texts = [tokens.decode_tokens(value, "input")]
-    elif isinstance(value, list) and value and all(tokens.is_token_ids(item) for item in value):
-        texts = [tokens.decode_tokens(item, "input") for item in value]
     else:
         raise bad_request("`input` must be a non-empty string or array of strings.", param="input")
     if len(texts) > MAX_INPUTS:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import limits
+from . import heap, limits
 from .errors import ApiError, bad_request
 
 
@@ -142,6 +142,8 @@ class Request:
         # Set per route by the app (limits.BODY_LIMITS).
         self.max_body_bytes = MAX_BODY_BYTES
         self.max_json_values = limits.MAX_JSON_VALUES
+        # The isolate's heap this request's text takes; the app gives it back when the answer is done.
+        self.heap = heap.Share()
 
     @property
     def origin(self) -> str:
@@ -185,15 +187,15 @@ class Request:
             declared = self.declared_length()
             if declared is not None and declared > self.max_body_bytes:
                 raise body_too_large(declared, self.max_body_bytes)
-            if max_json_values is None:
-                text = await read_text(self.max_body_bytes)
-            else:
-                text = await read_text(self.max_body_bytes, max_json_values)
+            text = await read_text(self.max_body_bytes, max_json_values, admit=self.heap.take)
             if len(text) <= _KEPT_TEXT_CHARS:
                 self._text_value = text
             return text
+        data = await self.bytes()
+        values = limits.count_json_values(data) if max_json_values is not None else 0
+        await self.heap.take(heap.text_cost(len(data), heap.utf8_width(data), values))
         try:
-            return (await self.bytes()).decode("utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
             raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
 
@@ -209,7 +211,7 @@ class Request:
             declared = self.declared_length()
             if declared is not None and declared > self.max_body_bytes:
                 raise body_too_large(declared, self.max_body_bytes)
-            raw, found = await read_inline(self.max_body_bytes, self.max_json_values)
+            raw, found = await read_inline(self.max_body_bytes, self.max_json_values, admit=self.heap.take)
         else:
             raw = await self._text(self.max_json_values)
         if not raw or raw.isspace():
@@ -262,6 +264,8 @@ class StreamResponse:
     chunks: AsyncIterator[bytes | str]
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # Called by the adapter once the body has ended, however it ended (`finish_with`).
+    on_close: Callable[[], None] | None = None
 
 
 @dataclass
@@ -306,6 +310,26 @@ class RelayResponse:
     idle_seconds: float
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # Called by the adapter once the body has ended, however it ended (`finish_with`).
+    on_close: Callable[[], None] | None = None
+
+
+def finish_with(response, callback: Callable[[], None]) -> None:
+    """`callback()` once `response` is done: at once for a complete one, at its body's end for a
+    stream the core still feeds (whose chunks or relay may hold on to the request)."""
+    if isinstance(response, (StreamResponse, RelayResponse)):
+        before = response.on_close
+
+        def both() -> None:
+            try:
+                if before is not None:
+                    before()
+            finally:
+                callback()
+
+        response.on_close = both
+    else:
+        callback()
 
 
 @dataclass

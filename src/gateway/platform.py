@@ -189,6 +189,19 @@ class BytesBlob:
         return list(self.data)
 
 
+class TokenIds:
+    """A long array of token ids the runtime kept as it read a body (`[...]`, or `[[...], ...]` for
+    several inputs): Python holds their counts and gets back only the text they decode to."""
+
+    ids: int  # in all
+    sequences: int | None  # None for one array of ids, else how many arrays it holds
+
+    async def texts(self, param: str, max_bytes: int) -> list[str]:
+        """Each array's cl100k_base text (one for a single array): `tokens.unknown_token` for an id
+        outside the vocabulary, `tokens.text_too_long` past `max_bytes` of UTF-8 in all."""
+        raise NotImplementedError
+
+
 class Fetcher(Protocol):
     async def fetch_image(self, url: str, *, max_bytes: int, timeout: float, max_redirects: int) -> Blob:
         """An image from the web: redirects followed up to `max_redirects`, `image/*` only, read as a

@@ -26,7 +26,8 @@ from .config import Settings
 from .errors import UpstreamError, bad_request
 from .http import Form, Headers, JsonResponse, PassthroughResponse, RelayResponse, Request, Response, StreamResponse, body_too_large
 from .limits import MAX_JSON_TEXT_CHARS, count_json_values, json_too_complex, text_too_long
-from .platform import DatabaseError, FetchError, MultipartForm, Platform, RuntimeVectors, StorageError, StoredObject
+from . import heap, tokens
+from .platform import DatabaseError, FetchError, MultipartForm, Platform, RuntimeVectors, StorageError, StoredObject, TokenIds
 
 _BINDING_NAMES = ("AI", "IMAGES")
 _USAGE_DB = "USAGE_DB"
@@ -734,10 +735,11 @@ _INLINE_HEAD = r'"(data:[\w.+/-]{1,100}(?:;[\w=.+-]{1,100}){0,8};base64,)'
 _INLINE_PAYLOAD = r'[A-Za-z0-9+/]*(={0,2})"(?!\s*:)'
 # Shorter data: URLs stay in the JSON text: each one found costs a few FFI crossings.
 INLINE_MIN_CHARS = 64 * 1024
-# Token ids (`input` of embeddings, `prompt` of completions): a long array of plain integers becomes
-# one array('q') instead of a Python int per id (300 000 ids: 11 MB of list and ints). Found by its
-# key, which cannot occur unescaped inside a JSON string.
-_ID_ARRAY = r'"(?:input|prompt)"\s*:\s*(\[[0-9,\s]{4096,}\])'
+# Token ids (`input` of embeddings, `prompt` of completions): a long array of integers, or of arrays
+# of integers, stays a JS array (`JsTokenIds`) instead of a Python int per id (300 000 ids: 11 MB of
+# list and ints), and is decoded in JS. Found by its key, which cannot occur unescaped inside a JSON string.
+_ID_ARRAY = r'"(?:input|prompt)"\s*:\s*(\[[\[\]0-9,\s]{4096,}\])'
+_HAS_ID_ARRAY = re.compile(rb'"(?:input|prompt)"\s*:\s*\[[\[\]0-9,\s]{4096,}\]')
 
 
 class JsInlineData:
@@ -781,25 +783,78 @@ class JsInlineData:
         return await self._buffer().byte_values()
 
 
-def _token_ids(box: JsProxy, start: int, end: int):
-    """The integer array at [start, end) of the body as array('q'), parsed and packed in JS; None
-    (left to Python) when an id is not a safe integer."""
-    from array import array
-
-    values = _boxed(_bound_slice(box, start, end)).map(js.JSON.parse)[0]
-    if not values.every(js.Number.isSafeInteger):
+def _token_ids(box: JsProxy, start: int, end: int) -> "JsTokenIds | None":
+    """The array at [start, end) of the body, parsed in JS; None (left to Python) unless it holds safe
+    integers only, or arrays of them only."""
+    try:
+        values = _boxed(_bound_slice(box, start, end)).map(js.JSON.parse)[0]
+    except JsException:
+        return None  # not JSON after all: Python's parser says where
+    if values.length == 0:
         return None
-    # As doubles (exact for safe integers; Pyodide 0.26 cannot proxy a BigInt64Array), then packed
-    # as integers one at a time: never a Python int per id alive at once.
-    doubles = array("d")
-    doubles.frombytes(js.Float64Array.from_(values).to_bytes())
-    return array("q", map(int, doubles))
+    if values.every(js.Number.isSafeInteger):
+        return JsTokenIds(values, None, int(values.length))
+    if values.every(js.Array.isArray):
+        flat = values.flat()
+        if flat.every(js.Number.isSafeInteger):
+            return JsTokenIds(values, int(values.length), int(flat.length))
+    return None
 
 
-def _inline_data(box: JsProxy, max_chars: int) -> tuple[str, list]:
+_vocabulary: JsProxy | None = None
+
+
+def _token_lookup() -> JsProxy:
+    """A JS function id → the token's text (a JS string), or its bytes (a Uint8Array) for a token
+    that is not text on its own, or undefined. Built once per isolate from `tokens.table()`, whose
+    tokens are each followed by a separator: one TextDecoder call and one split make all the
+    strings, then ~800 crossings the byte arrays (~4 MB of JS heap)."""
+    global _vocabulary
+    if _vocabulary is None:
+        data, offsets = tokens.table()
+        count, skip = len(offsets) - 1, len(tokens.SEPARATOR)
+        raw = to_js(memoryview(data))
+        decoder = js.TextDecoder.new()
+        text = _boxed(decoder.decode.bind(decoder, raw.subarray(count)))
+        words = js.Reflect.apply(js.Function.prototype.call, js.String.prototype.split,
+                                 text.concat(to_js([tokens.SEPARATOR.decode()])))
+        words.length = count  # the split's last piece is the empty one after the last separator
+        for token in tokens.not_text():
+            js.Reflect.set(words, token, raw.subarray(offsets[token], offsets[token + 1] - skip))
+        for token, special in tokens.SPECIAL.items():
+            js.Reflect.set(words, token, special)
+        _vocabulary = js.Reflect.get.bind(js.Reflect, words)
+    return _vocabulary
+
+
+class JsTokenIds(TokenIds):
+    """Token ids of a body, left in the JS array JSON.parse made: decoded in JS (a Blob of the tokens'
+    texts and bytes, read as UTF-8), so Python holds no int per id and no bytes, only the text."""
+
+    def __init__(self, values: JsProxy, sequences: int | None, ids: int):
+        self._values, self.sequences, self.ids = values, sequences, ids
+
+    async def texts(self, param: str, max_bytes: int) -> list[str]:
+        lookup = _token_lookup()
+        arrays = [self._values] if self.sequences is None else list(self._values)
+        blobs, size = [], 0
+        for ids in arrays:
+            parts = ids.map(lookup)
+            bad = int(parts.indexOf(None))
+            if bad >= 0:
+                raise tokens.unknown_token(int(ids[bad]), param)
+            blob = js.Blob.new(parts)
+            size += int(blob.size)
+            if size > max_bytes:
+                raise tokens.text_too_long(param)
+            blobs.append(blob)
+        return [await blob.text() for blob in blobs]
+
+
+async def _inline_data(box: JsProxy, max_chars: int, values: int, admit) -> tuple[str, list]:
     """The body's JSON text with each long base64 data: URL and each long array of token ids replaced
     by a placeholder string, and those values: the URLs left in JS (`JsInlineData`), the ids packed
-    (array('q')). A few crossings per value found, none per character. Refused (413) when what would
+    (`JsTokenIds`). A few crossings per value found, none per character. Refused (413) when what would
     remain for Python is longer than `max_chars`, before any of it crosses."""
     from .http import inline_placeholder
 
@@ -811,9 +866,9 @@ def _inline_data(box: JsProxy, max_chars: int) -> tuple[str, list]:
         if _is_null(match):
             break
         start, end = (int(i) for i in match.indices[1])
-        values = _token_ids(box, start, end)
-        if values is not None:
-            spans.append((start, end, values))
+        kept_ids = _token_ids(box, start, end)
+        if kept_ids is not None:
+            spans.append((start, end, kept_ids))
     head = js.RegExp.new(_INLINE_HEAD, "g")
     payload = js.RegExp.new(_INLINE_PAYLOAD, "y")
     find_head, match_payload = head.exec.bind(head), payload.exec.bind(payload)
@@ -832,6 +887,12 @@ def _inline_data(box: JsProxy, max_chars: int) -> tuple[str, list]:
     kept = _length(box) - sum(end - start for start, end, _ in spans)
     if kept > max_chars:
         raise text_too_long(kept, max_chars)
+    if admit is not None:
+        found = [value for _, _, value in spans if isinstance(value, JsTokenIds)]
+        ids = sum(value.ids for value in found)
+        # Their text, at its most: 128 bytes an id (cl100k's longest token), capped, 4 bytes a character.
+        decoded = 4 * min(tokens.MAX_TEXT_BYTES * len(found), tokens.MAX_ID_BYTES * ids)
+        await admit(heap.text_cost(kept, _width(box), max(0, values - ids)) + decoded)
     if not spans:
         return box[0], []
     spans.sort(key=lambda span: span[0])
@@ -863,12 +924,44 @@ def _decoded(data: JsProxy) -> JsProxy:
 _COUNT_STEP = 256 * 1024
 
 
-def _count_values(data: JsProxy, max_json_values: int) -> None:
+def _count_values(data: JsProxy, max_json_values: int) -> int:
     values = 0
     for start in range(0, int(data.length), _COUNT_STEP):
         values += count_json_values(data.subarray(start, start + _COUNT_STEP).to_bytes())
         if values > max_json_values:
             raise json_too_complex(max_json_values)
+    return values
+
+
+# A surrogate (a character outside the BMP) makes the Python str 4 bytes a character; anything
+# above U+00FF, 2. Made on first use: no JS object may exist at import (production's snapshot).
+_WIDTH_TESTS: list = []
+
+
+def _width(box: JsProxy) -> int:
+    """heap.utf8_width for the boxed JS string, read in JS."""
+    if not _WIDTH_TESTS:
+        for pattern in ("[\\uD800-\\uDFFF]", "[^\\x00-\\xFF]"):
+            expression = js.RegExp.new(pattern)
+            _WIDTH_TESTS.append(expression.test.bind(expression))
+    astral, wide = _WIDTH_TESTS
+    if box.some(astral):
+        return 4
+    return 2 if box.some(wide) else 1
+
+
+async def _small_text(raw: bytes, max_json_values: int | None, admit) -> str:
+    values = 0
+    if max_json_values is not None:
+        values = count_json_values(raw)
+        if values > max_json_values:
+            raise json_too_complex(max_json_values)
+    if admit is not None:
+        await admit(heap.text_cost(len(raw), heap.utf8_width(raw), values))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
 
 
 class JsBody:
@@ -893,7 +986,7 @@ class JsBody:
     async def read_bytes(self, max_bytes: int) -> bytes:
         return (await self._read(max_bytes)).to_bytes()
 
-    async def read_text(self, max_bytes: int, max_json_values: int | None = None) -> str:
+    async def read_text(self, max_bytes: int, max_json_values: int | None = None, admit=None) -> str:
         """UTF-8 decoded by the runtime: Python gets the str alone, not the bytes beside it. With
         `max_json_values`, a body holding more JSON values is refused (400) from 1 MiB slices, before
         its text is made: 15 MB of `{},{},...` no longer becomes a 15 MB str."""
@@ -903,32 +996,34 @@ class JsBody:
             # A small body (every chat, translate and embeddings request) in one crossing: its
             # bytes, counted and decoded in Python, instead of a Uint8Array, a slice, a TextDecoder
             # and its options each crossing the FFI (reading a chat body: 186 → 160 µs, legacy).
-            raw = (await request.arrayBuffer()).to_bytes()
-            if max_json_values is not None and count_json_values(raw) > max_json_values:
-                raise json_too_complex(max_json_values)
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise bad_request("The request body is not valid UTF-8.", code="invalid_encoding") from None
+            return await _small_text((await request.arrayBuffer()).to_bytes(), max_json_values, admit)
         data = await self._read(max_bytes)
-        if max_json_values is not None:
-            _count_values(data, max_json_values)
+        values = _count_values(data, max_json_values) if max_json_values is not None else 0
         box = _decoded(data)
         size = _length(box)
         if size > MAX_JSON_TEXT_CHARS:
             raise text_too_long(size, MAX_JSON_TEXT_CHARS)
+        if admit is not None:
+            await admit(heap.text_cost(size, _width(box), values))
         return box[0]
 
-    async def read_json_inline(self, max_bytes: int, max_json_values: int) -> tuple[str, list]:
+    async def read_json_inline(self, max_bytes: int, max_json_values: int, admit=None) -> tuple[str, list]:
         """read_text, with each long base64 data: URL left in JS (`JsInlineData`) and a placeholder
         in its place: a 10 MB image in a chat body is never a Python str."""
         length = self._headers.get("content-length")
         if length and length.isdigit() and int(length) <= min(max_bytes, _VALUE_COUNT_SLICE):
-            return await self.read_text(max_bytes, max_json_values), []
-        data = await self._read(max_bytes)
-        _count_values(data, max_json_values)
+            buffer = await self._js_request.arrayBuffer()
+            raw = buffer.to_bytes()
+            if not _HAS_ID_ARRAY.search(raw):
+                return await _small_text(raw, max_json_values, admit), []
+            # Token ids: a 1 MiB body of them is 260 000 Python ints; they stay in JS instead.
+            del raw
+            data = js.Uint8Array.new(buffer)
+        else:
+            data = await self._read(max_bytes)
+        values = _count_values(data, max_json_values)
         box = _decoded(data)
-        return _inline_data(box, MAX_JSON_TEXT_CHARS)
+        return await _inline_data(box, MAX_JSON_TEXT_CHARS, values, admit)
 
     async def read_form(self, max_bytes: int) -> Form:
         request = self._js_request
@@ -1025,7 +1120,7 @@ def _js_init(status: int, headers: dict[str, str]) -> JsProxy:
     return _js_object({"status": status, "headers": headers})
 
 
-def _stream_body(chunks) -> JsProxy:
+def _stream_body(chunks, on_close=None) -> JsProxy:
     """A JS ReadableStream fed from a Python async iterator, chunk by chunk as produced."""
     pipe = js.TransformStream.new()
     writer = pipe.writable.getWriter()
@@ -1040,6 +1135,9 @@ def _stream_body(chunks) -> JsProxy:
         except Exception as exc:  # the client sees a cut stream, the log sees why
             print(f"stream aborted: {type(exc).__name__}: {exc}")
             await writer.abort(str(exc))
+        finally:
+            if on_close is not None:
+                on_close()
 
     asyncio.ensure_future(pump())
     return pipe.readable
@@ -1060,7 +1158,7 @@ def _pipe_options() -> JsProxy:
 _WATCHES_PER_IDLE = 4
 
 
-def _relay_body(source: JsProxy, relay, idle_seconds: float) -> JsProxy:
+def _relay_body(source: JsProxy, relay, idle_seconds: float, on_close=None) -> JsProxy:
     """The model's stream piped through a JS TransformStream whose `transform` is `relay.feed_bytes`:
     one Python call per read of the source (all the events that read delivered), one enqueue of
     the answer, no await per chunk. A read the relay sends on unchanged is enqueued as the
@@ -1099,6 +1197,8 @@ def _relay_body(source: JsProxy, relay, idle_seconds: float) -> JsProxy:
         # Released now: after the response ends, the runtime may never call anything of this
         # request again (the pipe's promise included), so a later release would never happen.
         release()
+        if on_close is not None:
+            on_close()
 
     def start(controller):
         nonlocal enqueue
@@ -1152,9 +1252,9 @@ def _relay_body(source: JsProxy, relay, idle_seconds: float) -> JsProxy:
 
 def _js_response(response) -> JsProxy:
     if isinstance(response, StreamResponse):
-        body = _stream_body(response.chunks)
+        body = _stream_body(response.chunks, response.on_close)
     elif isinstance(response, RelayResponse):
-        body = _relay_body(_unwrap(response.source.handle), response.relay, response.idle_seconds)
+        body = _relay_body(_unwrap(response.source.handle), response.relay, response.idle_seconds, response.on_close)
     elif isinstance(response, PassthroughResponse):
         body = _unwrap(response.body)
     elif isinstance(response, Response):

@@ -32,8 +32,6 @@ INPAINT = "@cf/runwayml/stable-diffusion-v1-5-inpainting"
 HEAP_BOUND_MIB = 16
 CONCURRENT = 8
 CONCURRENT_BOUND_MIB = 64
-# 300 000 token ids (embeddings `input`, completions `prompt`), decoded: the one exception, measured.
-TOKEN_IDS_HEAP_MIB = 24
 
 
 def heap(gateway) -> float:
@@ -230,17 +228,41 @@ def test_huge_upstream_answers_are_refused(gateway, served):
         STATE.pop("huge_answer")
 
 
+def embed(gateway, value):
+    return httpx.post(f"{gateway.url}/v1/embeddings", headers=KEY, timeout=120,
+                      json={"model": "text-embedding-3-small", "input": value})
+
+
 def test_embeddings_token_ids(gateway, served):
-    """Last of this gateway's: the one path still over HEAP_BOUND_MIB (its decoded text is a Python
-    str of up to 2 M characters, 4 bytes each when one is outside the BMP): bounded here by its own
-    figure until the text stays in the runtime."""
-    ids = [10_000 + i % 90_000 for i in range(300_000)]
-    response = httpx.post(f"{gateway.url}/v1/embeddings", headers=KEY, timeout=120,
-                          json={"model": "text-embedding-3-small", "input": ids})
-    after = heap(gateway)
-    print(f"FIGURE heap bound: embeddings, 300 000 token ids: status={response.status_code} heap_mib={gateway.start_heap} -> {after}")
-    assert response.status_code == 200
-    assert after - gateway.start_heap <= TOKEN_IDS_HEAP_MIB
+    # Ids of 4-byte characters among others: their text is a Python str of 4 bytes a character.
+    response = embed(gateway, [10_000 + i % 90_000 for i in range(300_000)])
+    measured(gateway, "embeddings, 300 000 token ids", response, 200)
+    assert len(response.json()["data"]) == 1
+
+
+def test_token_ids_decoding_to_the_most_text_allowed(gateway, served):
+    # 👋 (three tokens) and 16 383 × cl100k's 128-space token: 2 097 028 bytes, a str of 4 bytes a
+    # character; in a small body (98 KB), and as several lists.
+    ids = [9468, 239, 233] + [58040] * 16_383
+    response = embed(gateway, ids)
+    measured(gateway, "embeddings, token ids decoding to 2 MiB with an emoji", response, 200)
+    sent = json.loads(served.log[-1][0].get_data())["inputs"]["text"]
+    assert sent == ["👋" + " " * 128 * 16_383]
+    response = embed(gateway, [ids[: len(ids) // 2], ids[len(ids) // 2 :]])
+    measured(gateway, "embeddings, the same as two lists", response, 200)
+    assert len(response.json()["data"]) == 2
+
+
+def test_token_ids_decoding_past_the_limit_are_refused(gateway, served):
+    # 300 000 × 128 spaces would be 38 MB of text.
+    calls = len(served.log)
+    response = embed(gateway, [58040] * 300_000)
+    measured(gateway, "embeddings, 300 000 ids of 128 spaces", response, 413)
+    assert response.json()["error"]["code"] == "request_too_large"
+    response = httpx.post(f"{gateway.url}/v1/completions", headers=KEY, timeout=120,
+                          json={"model": SCOUT, "prompt": [[58040] * 20_000], "max_tokens": 5})
+    measured(gateway, "completions, 20 000 ids of 128 spaces", response, 413)
+    assert len(served.log) == calls
 
 
 def test_concurrent_worst_cases(served):
@@ -256,6 +278,26 @@ def test_concurrent_worst_cases(served):
             statuses = list(pool.map(lambda _: chat(local, SCOUT, content, timeout=300).status_code, range(CONCURRENT)))
         after = heap(local)
         print(f"FIGURE heap bound: {CONCURRENT} at once (10 MB data: image + 1 MB text each): {statuses} heap_mib={start} -> {after}")
+        assert statuses == [200] * CONCURRENT
+        assert after - start <= CONCURRENT_BOUND_MIB
+        # The most text a chat body may carry, with one character outside the BMP (a str of 4 bytes a
+        # character), sent as UTF-8; then as token ids that decode to as much.
+        body = json.dumps({"model": SCOUT, "messages": [{"role": "user", "content": "😀" + "a" * 2_000_000}]},
+                          ensure_ascii=False).encode()
+        with concurrent.futures.ThreadPoolExecutor(CONCURRENT) as pool:
+            statuses = list(pool.map(lambda _: httpx.post(f"{local.url}/v1/chat/completions", content=body, timeout=300,
+                                                          headers={**KEY, "content-type": "application/json"}).status_code,
+                                     range(CONCURRENT)))
+        after = heap(local)
+        print(f"FIGURE heap bound: {CONCURRENT} at once (2 M characters of text with an emoji each): {statuses} heap_mib={start} -> {after}")
+        assert statuses == [200] * CONCURRENT
+        assert after - start <= CONCURRENT_BOUND_MIB
+        # And the most text a request may hold, as token ids that decode to a str of 4 bytes a character.
+        ids = [9468, 239, 233] + [58040] * 16_383
+        with concurrent.futures.ThreadPoolExecutor(CONCURRENT) as pool:
+            statuses = list(pool.map(lambda _: embed(local, ids).status_code, range(CONCURRENT)))
+        after = heap(local)
+        print(f"FIGURE heap bound: {CONCURRENT} at once (token ids decoding to 2 MiB with an emoji each): {statuses} heap_mib={start} -> {after}")
         assert statuses == [200] * CONCURRENT
         assert after - start <= CONCURRENT_BOUND_MIB
     finally:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from gateway import completions, deepl, markup, responses, tokens
+from gateway import completions, deepl, markup, responses
 from gateway.errors import ApiError
 from gateway.translate import translate_texts
 
@@ -160,14 +160,6 @@ def test_text_completion_chunks_drop_the_role_chunk():
     chunks = _collect(completions.text_completion_chunks(stream, echo="P:"))
     texts = [json.loads(c[6:])["choices"][0]["text"] for c in chunks[:-1]]
     assert texts == ["P:", "a", "b", ""] and chunks[-1] == "data: [DONE]\n\n"
-
-
-def test_token_ids_decode_and_bad_ids_are_400():
-    assert tokens.decode_tokens([15339, 1917], "input") == "hello world"
-    assert tokens.decode_tokens([100257], "input") == "<|endoftext|>"
-    with pytest.raises(ApiError) as caught:
-        tokens.decode_tokens([100300], "input")
-    assert caught.value.param == "input"
 
 
 def test_deepl_character_limit_setting():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .. import embeddings
+from .. import embeddings, tokens
 from ..catalog import EMBEDDINGS
 from ..errors import UpstreamError, from_upstream
 from ..http import JsonResponse
@@ -16,6 +16,7 @@ async def create_embeddings(ctx: Context):
     body = await ctx.request.json_object(inline_data=True)
     resolved = await resolve_model(ctx, body.get("model"), EMBEDDINGS)
     model = resolved.model
+    body["input"] = await tokens.decode_ids(body.get("input"), "input")
     texts = embeddings.parse_input(body)
     encoding = embeddings.check_options(body, model)
     dimensions = embeddings.dimensions_for(body, model)

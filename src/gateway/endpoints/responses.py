@@ -16,7 +16,7 @@ from ..chat import relay_events
 from ..http import Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse, json_response
 from ..platform import Context
 from ..sse import sse_payloads
-from ..tokens import decode_tokens
+from ..tokens import decode_ids
 from .chat import chat_completions
 from .common import idle_timeout
 
@@ -72,7 +72,8 @@ def _model_headers(answer) -> dict[str, str]:
 
 async def create_completion(ctx: Context):
     body = await ctx.request.json_object(inline_data=True)
-    prompt = completions.prompt_text(body, decode_tokens)
+    body["prompt"] = await decode_ids(body.get("prompt"), "prompt")
+    prompt = completions.prompt_text(body)
     echo = prompt if body.get("echo") is True else ""
     answer = await via_chat(ctx, completions.chat_body(body, prompt))
     if isinstance(answer, _STREAMS):
