@@ -41,6 +41,7 @@ ROUTER = Router(
         Route(("POST",), "/v2/translate", deepl.translate, auth=deepl_secret, errors=envelopes.deepl),
         Route(("GET", "POST"), "/v2/usage", deepl.usage, auth=deepl_secret, errors=envelopes.deepl),
         Route(("GET", "POST"), "/v2/languages", deepl.language_list, auth=deepl_secret, errors=envelopes.deepl),
+        *deepl.UNSUPPORTED_FEATURE_ROUTES,
         Route(("POST",), "/ai/run/{model:path}", translate.ai_run, errors=envelopes.cloudflare),
         Route(("GET",), "/v1/usage", usage_endpoint.get_usage, auth=usage_endpoint.require_usage_key),
     ]
@@ -49,14 +50,22 @@ ROUTER = Router(
 
 def render_error(path: str, error: ApiError) -> Response:
     """In the envelope of the API family the path belongs to (also for 405s), else OpenAI's."""
-    for route in ROUTER.routes_for(path):
+    for route in ROUTER.routes_for(_collapsed(path)):
         if route.errors is not None:
             return route.errors(error)
     return envelopes.openai(error)
 
 
+def _collapsed(path: str) -> str:
+    while "//" in path:
+        path = path.replace("//", "/")
+    return path
+
+
 def resolve_route(method: str, path: str):
-    """Routes by path, forgiving the usual base_url mistakes: a doubled `/v1` or none at all."""
+    """Routes by path, forgiving the usual base_url mistakes: a trailing `/` (so `//v1/...`), a
+    doubled `/v1` or none at all."""
+    path = _collapsed(path)
     while path.startswith("/v1/v1/"):
         path = path[3:]
     try:

@@ -8,9 +8,11 @@ transcription_info, vtt}`. Every OpenAI `response_format` is built from either.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
-from .catalog import Model
+from .catalog import Model, in_family
+from .chat import estimate_tokens
 from .contracts import Notes, contract_for, fit
 from .errors import ApiError, UpstreamError, bad_request
 from .http import Form, UploadedFile
@@ -237,6 +239,19 @@ _AURA_ENCODINGS = {"mp3": ("mp3", None), "opus": ("opus", "ogg"), "aac": ("aac",
                    "wav": ("linear16", "wav"), "pcm": ("linear16", "none")}
 OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse"}
 MAX_SPEECH_CHARS = 4096
+# OpenAI's `stream_format`: the audio file itself (the default), or server-sent events whose
+# `speech.audio.delta` events carry it as base64 and whose `speech.audio.done` event reports the usage.
+STREAM_FORMATS = ("audio", "sse")
+# OpenAI streams no events for these model names (nor their -hd and dated variants): "`sse` is not
+# supported for `tts-1` or `tts-1-hd`".
+NO_SSE_FAMILIES = ("tts-1",)
+# Base64 characters per `speech.audio.delta` event when the model answered base64 (a multiple of 4,
+# so every piece decodes alone): one event stays well inside the 64 KiB lines SSE relays read.
+SPEECH_DELTA_CHARS = 16_384
+# A streamed (Aura) answer kept in the runtime for its base64: 16-bit 24 kHz WAV of the longest
+# input (4 096 characters, about five minutes of speech) is ~14 MB.
+MAX_SPEECH_AUDIO_BYTES = 16 * 1024 * 1024
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
 @dataclass
@@ -245,9 +260,28 @@ class Speech:
     inputs: dict
     response_format: str
     notes: Notes = field(default_factory=Notes)
+    stream_format: str = "audio"
 
 
-def parse_speech(body: dict, model: Model) -> Speech:
+def _stream_format(body: dict, requested_name) -> str:
+    stream_format = body.get("stream_format")
+    if stream_format is None:
+        return "audio"
+    if stream_format not in STREAM_FORMATS:
+        raise bad_request(f"`stream_format` must be one of {', '.join(STREAM_FORMATS)}.", param="stream_format")
+    if stream_format == "sse" and in_family(requested_name, NO_SSE_FAMILIES):
+        raise bad_request(f"`stream_format` sse is not supported for {requested_name}; use gpt-4o-mini-tts, or "
+                          "stream_format audio.", param="stream_format", code="unsupported_stream_format")
+    return stream_format
+
+
+def parse_speech(body: dict, model: Model, requested_name=None) -> Speech:
+    speech = _parse_speech(body, model)
+    speech.stream_format = _stream_format(body, requested_name)
+    return speech
+
+
+def _parse_speech(body: dict, model: Model) -> Speech:
     text = body.get("input")
     if not isinstance(text, str) or not text.strip():
         raise bad_request("`input` is required: the text to speak.", param="input")
@@ -273,6 +307,30 @@ def parse_speech(body: dict, model: Model) -> Speech:
         inputs["speaker"] = voice.lower()
     # Aura's `speaker` is an enum of its voices: anything else is refused naming `voice`.
     return Speech(model, inputs, fmt, fit(contract_for(model.id), inputs, "text", names=_SPEECH_NAMES))
+
+
+def speech_base64(result) -> str:
+    """The audio of an `{audio: base64}` answer (melotts) as the base64 it came in, checked without
+    decoding it; UpstreamError when it is missing, empty or not base64."""
+    encoded = result.get("audio") if isinstance(result, dict) else None
+    if not isinstance(encoded, str) or not encoded:
+        raise UpstreamError("the speech model answered without audio")
+    if len(encoded) % 4 or not _BASE64.fullmatch(encoded):
+        raise UpstreamError("the speech model answered with invalid base64")
+    return encoded
+
+
+def base64_pieces(encoded: str, size: int = SPEECH_DELTA_CHARS):
+    """`encoded` in pieces of `size` characters (a multiple of 4: each piece is base64 on its own)."""
+    return (encoded[start:start + size] for start in range(0, len(encoded), size))
+
+
+def speech_usage(job: Speech) -> dict:
+    """The `usage` of `speech.audio.done`. Workers AI counts no tokens for speech: the input is
+    estimated as the gateway estimates text elsewhere (about four characters a token), and the audio
+    is reported as 0 output tokens rather than a number nothing measured."""
+    input_tokens = estimate_tokens(job.inputs.get("text") or job.inputs.get("prompt") or "")
+    return {"input_tokens": input_tokens, "output_tokens": 0, "total_tokens": input_tokens}
 
 
 _SPEECH_NAMES = {"speaker": "voice", "prompt": "input", "text": "input", "lang": "language",

@@ -226,6 +226,13 @@ def family_alias(name: str, aliases: dict[str, str]) -> str | None:
     return best[0] if best else None
 
 
+def in_family(name, families: tuple[str, ...]) -> bool:
+    """Whether the requested `name` is one of `families` or a variant of one (the family followed by
+    `-` or `.`: gpt-image-1-mini, gpt-image-1.5, tts-1-hd, dated snapshots)."""
+    return isinstance(name, str) and any(
+        name == family or (name.startswith(family) and name[len(family)] in "-.") for family in families)
+
+
 # Retired by Cloudflare → what answers in their place. Only ids with a notice: the
 # 2025-10-01 list (release notes of 2025-09-18), the 2026-05-30 list (notice of
 # 2026-05-08; the -fast and -lora variants "remain active"), and the 2024-06-30 one.

@@ -14,13 +14,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterable, AsyncIterator, Callable
 
-from . import ids
+from . import ids, openai_params
 from .catalog import Model
 from .errors import QueuedError, UpstreamError, bad_request
 from .platform import is_blob
 from .sse import DONE, MAX_RELAYED_BYTES, SseParser, encode_event
 
 ROLES = {"system", "developer", "user", "assistant", "tool"}
+# The checked numbers (openai_params.CHAT) that the model is given as they are.
+_MODEL_PARAMETERS = ("temperature", "top_p", "top_k", "seed", "frequency_penalty", "presence_penalty", "repetition_penalty")
 # One SSE event must stay well inside OneAPI's 64 KiB line limit.
 MAX_DELTA_CHARS = 16_384
 
@@ -32,17 +34,6 @@ def estimate_tokens(text: str) -> int:
 
 def new_completion_id() -> str:
     return "chatcmpl-" + ids.hex_id(24)
-
-
-def _number(body: dict, name: str, low: float, high: float, *, integer: bool = False):
-    value = body.get(name)
-    if value is None:
-        return None
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not (low <= value <= high):
-        what = "an integer" if integer else "a number"
-        raise bad_request(f"`{name}` must be {what} from {low:g} to {high:g}.", param=name)
-    return value
 
 
 def _text_of(content) -> str:
@@ -121,26 +112,14 @@ class ChatRequest:
             raise bad_request("`messages` must be a non-empty array.", param="messages")
         inputs: dict[str, Any] = {"messages": [_message(m, i, model) for i, m in enumerate(messages)]}
 
-        max_tokens = _number(body, "max_completion_tokens", 1, 1_000_000, integer=True)
-        if max_tokens is None:
-            max_tokens = _number(body, "max_tokens", 1, 1_000_000, integer=True)
+        values = openai_params.checked(body, openai_params.CHAT)
+        max_tokens = values.get("max_completion_tokens", values.get("max_tokens"))
         if max_tokens is not None:
             inputs["max_tokens"] = max_tokens
-        for name, low, high, integer in (
-            ("temperature", 0, 5, False),
-            ("top_p", 0, 2, False),
-            ("top_k", 1, 50, True),
-            ("seed", 0, 9_999_999_999, True),
-            ("frequency_penalty", -2, 2, False),
-            ("presence_penalty", -2, 2, False),
-            ("repetition_penalty", 0, 2, False),
-        ):
-            value = _number(body, name, low, high, integer=integer)
-            if value is not None:
-                inputs[name] = value
-
-        n = body.get("n")
-        if n not in (None, 1):
+        for name in _MODEL_PARAMETERS:
+            if name in values:
+                inputs[name] = values[name]
+        if values.get("n", 1) != 1:
             raise bad_request("Only `n: 1` is supported: Workers AI returns one choice.", param="n")
 
         stop = body.get("stop")
@@ -169,7 +148,9 @@ class ChatRequest:
                 if body.get("tool_choice") is not None:
                     inputs["tool_choice"] = body["tool_choice"]
 
-        stream = body.get("stream", False)
+        stream = body.get("stream")
+        if stream is None:
+            stream = False  # null is OpenAI's default, as if unset
         if not isinstance(stream, bool):
             raise bad_request("`stream` must be true or false.", param="stream")
         if stream:
@@ -306,7 +287,9 @@ def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
     tool_calls = _tool_calls_openai(raw_calls)
     content, stopped = cut_at_stop(content or "", request.stop)
     usage, _ = _usage(result.get("usage"), request, lambda: content)
-    message_out: dict[str, Any] = {"role": "assistant", "content": None if tool_calls and not content else content}
+    # `refusal` is required (null when the model did not refuse): Workers AI models never say they do.
+    message_out: dict[str, Any] = {"role": "assistant", "content": None if tool_calls and not content else content,
+                                   "refusal": None}
     if reasoning:
         message_out["reasoning_content"] = reasoning
     if tool_calls:
@@ -360,10 +343,10 @@ class ChatStreamRelay:
     Older models stream `data: {"response": ...}`: each event becomes a chunk in OpenAI's shape.
     Newer models already stream OpenAI chunks: an event that needs nothing changed for this
     request (it names the model as the gateway reports it, carries only delta fields, no stop
-    string is being cut, usage is not to be moved into its own chunk) is relayed as the model
-    sent it; otherwise it is rebuilt, keeping the model's id and `created`. When every event of a
-    stream is relayed as sent, the bytes are the model's own: `passthrough_safe` says when the
-    runtime may skip this relay altogether.
+    string is being cut) is relayed as the model sent it, less the usage a model adds to its last
+    chunk; otherwise it is rebuilt, keeping the model's id and `created`. Usage reaches the client
+    only when it asked for it (`stream_options.include_usage`), in a last chunk of its own;
+    `on_finish` is told it either way.
 
     A failure midway (an error event, a stream without `[DONE]`, the runtime's idle watchdog)
     ends the stream with an `error` event and no `[DONE]`, so clients can tell a cut answer from
@@ -601,8 +584,6 @@ class ChatStreamRelay:
     def _verbatim(self, event: dict, choices: list) -> bool:
         if self.request.stop or event.get("model") != self.model_id or event.get("object") != "chat.completion.chunk":
             return False
-        if event.get("usage") and self.request.include_usage:
-            return False  # usage goes into its own chunk, as OpenAI sends it
         for choice in choices:
             delta = choice.get("delta") if isinstance(choice, dict) else None
             if not isinstance(delta, dict) or not _VERBATIM_DELTA_KEYS.issuperset(delta):
@@ -628,6 +609,12 @@ class ChatStreamRelay:
             self._prefix_text = None
         self._usage_raw = event.get("usage") or self._usage_raw
         if self._verbatim(event, choices):
+            if "usage" in event:
+                # The model adds usage to its last chunk whatever was asked; a client gets it only
+                # when it asked (`stream_options.include_usage`), in a chunk of its own (end_events).
+                if not choices:
+                    return
+                payload = _COMPACT.encode({key: value for key, value in event.items() if key != "usage"})
             out.append(f"data: {payload}\n\n")
             for choice in choices:
                 delta = choice["delta"]
@@ -665,12 +652,13 @@ class ChatStreamRelay:
 
 def passthrough_safe(request: ChatRequest) -> bool:
     """Whether the model's own stream is what `ChatStreamRelay` would send for this request, byte
-    for byte, so the runtime may hand it to the client with no Python per chunk: the catalog says
-    the model streams OpenAI chunks that name it by its id (`stream="openai"`), no stop string is
-    to be cut, the client did not ask for usage in its own chunk, and no tool-call id has to be
-    given back as the client sent it (chat_contract)."""
-    return (request.model.limits.get("stream") == "openai" and not request.stop and not request.include_usage
-            and not request.ids_back)
+    for byte, so the runtime may hand it to the client with no Python per chunk. Never, for the
+    models the catalog knows: those that stream OpenAI chunks (`stream="openai"`) put their usage
+    on the last chunk whether or not it was asked for, and a client gets usage only when it asks,
+    in a chunk of its own, so the relay always has that chunk to rewrite. Passing streams through
+    again needs the runtime to drop that usage from the bytes it hands on (the meter reads its
+    own copy)."""
+    return False
 
 
 async def completion_chunks(source: AsyncIterable[bytes], request: ChatRequest, *, created: int) -> AsyncIterator[str]:

@@ -40,6 +40,8 @@ def chat_body(body: dict, prompt: str) -> dict:
         raise bad_request("`logprobs` is not supported: Workers AI models return no log probabilities.", param="logprobs")
     if body.get("best_of") not in (None, 1):
         raise bad_request("Only `best_of: 1` is supported: Workers AI returns one choice.", param="best_of")
+    if body.get("echo") is not None and not isinstance(body["echo"], bool):
+        raise bad_request("`echo` must be true or false.", param="echo")
     chat = {name: body[name] for name in _SHARED if name in body}
     chat["messages"] = [{"role": "user", "content": prompt}]
     return chat

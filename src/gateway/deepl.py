@@ -136,6 +136,34 @@ async def require_secret(request: Request, settings: Settings) -> str:
     return secret
 
 
+# --- errors in DeepL's terms -----------------------------------------------------------------------
+
+# DeepL's description lists, for failures on its side, only 500 ("Internal error"), 504 ("Resource
+# currently unavailable. Try again later.") and 529 ("Too many requests": its high load), never 502
+# or 503. A failure the gateway names by its code or status is answered with the listed one that
+# means the same; a used-up quota becomes 456 where it is rendered (envelopes.deepl).
+DEEPL_STATUS_BY_CODE: dict[str, int] = {
+    "capacity_exceeded": 529,  # Workers AI is out of capacity for the model
+    "upstream_timeout": 504,
+    # The worker's configuration, which no retry changes.
+    "ai_binding_missing": 500,
+    "accounting_off": 500,
+}
+DEEPL_STATUS_BY_STATUS: dict[int, int] = {
+    502: 500,  # the model failed, or answered what no model should
+    503: 504,  # busy or briefly unavailable (the isolate's heap, the usage database): try again later
+}
+
+
+def in_deepl_terms(error: ApiError) -> ApiError:
+    """`error` with the status DeepL's description gives for it (the same error when it already has one)."""
+    status = DEEPL_STATUS_BY_CODE.get(error.code or "") or DEEPL_STATUS_BY_STATUS.get(error.status)
+    if status is None or status == error.status:
+        return error
+    return ApiError(status, error.message, type=error.type, code=error.code, param=error.param,
+                    headers=error.headers, quota=error.quota)
+
+
 # --- the character count ---------------------------------------------------------------------------
 
 # What DeepL reports as the limit of a Pro account without cost control: no limit.

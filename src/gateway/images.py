@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
 
-from .catalog import IMAGE_TO_IMAGE, Model
+from .catalog import IMAGE_TO_IMAGE, Model, in_family
 from .contracts import Notes, contract_for, fit
-from .errors import UpstreamError, bad_request
+from .errors import ApiError, UpstreamError, bad_request
 from .platform import is_blob
 
 MAX_IMAGES = 4
@@ -168,17 +168,44 @@ def from_chat(body: dict, model: Model) -> ImageJob:
     return _needs_inputs(job)
 
 
-def from_images_api(body: dict, model: Model) -> tuple[ImageJob, int, str]:
-    """The job, how many images (`n`) and the `response_format` of an images API request."""
+# OpenAI's GPT image models (gpt-image-1, gpt-image-1-mini, gpt-image-1.5, their snapshots) always
+# answer base64 and refuse `response_format`, which only the DALL·E models take; clients of them
+# read `b64_json` and never look for a `url`.
+BASE64_ONLY_FAMILIES = ("gpt-image-1",)
+
+
+def answers_base64_only(requested_name) -> bool:
+    """Whether the model name a client asked for is one OpenAI answers only in `b64_json`."""
+    return in_family(requested_name, BASE64_ONLY_FAMILIES)
+
+
+def _response_format(body: dict, requested_name) -> str:
+    response_format = body.get("response_format")
+    if answers_base64_only(requested_name):
+        if response_format is not None:
+            # OpenAI's own words and code: a client written against OpenAI meets the error it knows.
+            raise ApiError(400, "Unknown parameter: 'response_format'.", param="response_format",
+                           code="unknown_parameter")
+        return "b64_json"
+    response_format = response_format or "url"
+    if response_format not in ("url", "b64_json"):
+        raise bad_request("`response_format` must be url or b64_json.", param="response_format")
+    return response_format
+
+
+def from_images_api(body: dict, model: Model, requested_name=None) -> tuple[ImageJob, int, str]:
+    """The job, how many images (`n`) and the `response_format` of an images API request for the
+    model the client named `requested_name`. OpenAI's description makes `n`, `size`, `quality`,
+    `style`, `response_format` (and the rest but `prompt`) nullable: null is the default."""
     prompt = body.get("prompt")
     if not isinstance(prompt, str):
         raise bad_request("`prompt` is required and must be a string.", param="prompt")
-    n = body.get("n", 1)
+    n = body.get("n")
+    if n is None:
+        n = 1
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_IMAGES:
         raise bad_request(f"`n` must be an integer from 1 to {MAX_IMAGES}.", param="n")
-    response_format = body.get("response_format") or "url"
-    if response_format not in ("url", "b64_json"):
-        raise bad_request("`response_format` must be url or b64_json.", param="response_format")
+    response_format = _response_format(body, requested_name)
     image, mask = body.get("image"), body.get("mask")
     job = ImageJob(model, prompt, _inputs(model, prompt, body), image_url=image if _is_image_source(image) else None,
                    mask_url=mask if _is_image_source(mask) else None)

@@ -7,7 +7,9 @@ against it; so this file is kept true by the tests, not by hand alone.
 
 from __future__ import annotations
 
-from . import __version__
+import re
+
+from . import __version__, openai_params
 from .audio import FORMATS as TRANSCRIPTION_FORMATS
 from .audio import SPEECH_CONTENT_TYPES
 
@@ -55,6 +57,26 @@ def _operation(summary: str, responses: dict, *, body: dict | None = None, secur
     return operation
 
 
+def _deepl_features_not_implemented() -> dict:
+    from .endpoints.deepl import UNSUPPORTED_FEATURES  # the routes' own table (importing it at the top would cycle)
+
+    return {
+        pattern: {
+            method.lower(): _operation(
+                f"DeepL {feature}: not implemented here ({status} in DeepL's envelope); the gateway translates text only",
+                _errors("DeepLError", *sorted({403, 405, status})), security=_TRANSLATE_SECURITY,
+                parameters=[_path_param(name) for name in re.findall(r"{(\w+)}", pattern)],
+            )
+            for method in methods
+        }
+        for pattern, (methods, feature, status) in UNSUPPORTED_FEATURES.items()
+    }
+
+
+def _range(allowed: openai_params.Range) -> dict:
+    return {"type": "integer" if allowed.integer else "number", "minimum": allowed.low, "maximum": allowed.high}
+
+
 def _path_param(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
 
@@ -72,10 +94,10 @@ _CHAT_REQUEST = _obj(
     ("messages",),
     model={"type": "string"},
     messages={"type": "array", "minItems": 1, "items": _MESSAGE},
-    stream={"type": "boolean"},
-    max_tokens={"type": "integer", "minimum": 1},
-    temperature={"type": "number", "minimum": 0, "maximum": 5},
-    top_p={"type": "number", "minimum": 0, "maximum": 2},
+    stream={"type": ["boolean", "null"]},
+    max_tokens=_range(openai_params.CHAT["max_tokens"]),
+    temperature=_range(openai_params.CHAT["temperature"]),
+    top_p=_range(openai_params.CHAT["top_p"]),
     seed={"type": "integer", "minimum": 0},
     stop={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 4}]},
     tools={"type": "array", "items": {"type": "object"}},
@@ -155,9 +177,10 @@ def spec() -> dict:
                  **_errors("OpenAIError", *_AI_ERRORS)},
                 body=_json_body(_obj(("prompt",), model={"type": "string"},
                                      prompt={"anyOf": [{"type": "string", "minLength": 1},
-                                                       {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1}]},
-                                     stream={"type": "boolean"}, max_tokens={"type": "integer", "minimum": 1},
-                                     echo={"type": "boolean"})),
+                                                       {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1},
+                                                       {"type": "array", "items": {"type": "integer"}, "minItems": 1}]},
+                                     stream={"type": ["boolean", "null"]}, max_tokens=_range(openai_params.CHAT["max_tokens"]),
+                                     echo={"type": ["boolean", "null"]})),
             )
         },
         "/v1/responses": {
@@ -170,8 +193,8 @@ def spec() -> dict:
                  **_errors("OpenAIError", *_AI_ERRORS)},
                 body=_json_body(_obj(("input",), model={"type": "string"},
                                      input={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}, "minItems": 1}]},
-                                     instructions={"type": "string"}, stream={"type": "boolean"},
-                                     max_output_tokens={"type": "integer", "minimum": 1},
+                                     instructions={"type": "string"}, stream={"type": ["boolean", "null"]},
+                                     max_output_tokens=_range(openai_params.RESPONSES["max_output_tokens"]),
                                      tools={"type": "array", "items": {"type": "object"}},
                                      previous_response_id={"type": "string"})),
             )
@@ -239,7 +262,7 @@ def spec() -> dict:
         "/v2/translate": {
             "post": _operation(
                 "DeepL API shape",
-                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 403, 404, 405, 413, 429, 456, 503)},
+                {**_ok(_JSON, _obj(("translations",))), **_errors("DeepLError", 400, 403, 404, 405, 413, 429, 456, 500, 504, 529)},
                 body={"required": True, "content": {
                     _JSON: {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, source_lang={"type": "string"}, target_lang={"type": "string"})},
                     "application/x-www-form-urlencoded": {"schema": _obj(("text", "target_lang"), text=_DEEPL_TEXTS, target_lang={"type": "string"})},
@@ -261,7 +284,7 @@ def spec() -> dict:
                 "DeepL usage: characters this secret translated this month (UTC), against DEEPL_CHARACTER_LIMIT",
                 {**_ok(_JSON, _obj(("character_count", "character_limit"), character_count={"type": "integer"},
                                    character_limit={"type": "integer"})),
-                 **_errors("DeepLError", 403, 405, 503)},
+                 **_errors("DeepLError", 403, 405, 500, 504)},
                 security=_TRANSLATE_SECURITY,
             )
             for method in ("get", "post")
@@ -274,6 +297,7 @@ def spec() -> dict:
             )
             for method in ("get", "post")
         },
+        **_deepl_features_not_implemented(),
         "/ai/run/{model}": {
             "post": _operation(
                 "The Workers AI REST shape, for translation models",

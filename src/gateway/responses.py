@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any, AsyncIterable, AsyncIterator
 
-from . import ids
+from . import ids, openai_params
 from .errors import ApiError, bad_request
 from .platform import is_blob
 
@@ -26,25 +26,38 @@ def _id(prefix: str) -> str:
 
 # --- request --------------------------------------------------------------------------------------
 
+# The string field that holds each kind of text part's text.
+_TEXT_FIELDS = {"input_text": "text", "output_text": "text", "text": "text", "refusal": "refusal"}
+
+
 def _content(content, where: str) -> Any:
-    """Responses content (a string or input_text/output_text/input_image parts) → chat content."""
+    """Responses content at `where` (a string or input_text/output_text/refusal/input_image parts)
+    → chat content."""
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
-        raise bad_request(f"`{where}.content` must be a string or an array of content parts.", param=where)
+        raise bad_request(f"`{where}` must be a string or an array of content parts.", param=where)
     parts = []
     for i, part in enumerate(content):
         kind = part.get("type") if isinstance(part, dict) else None
-        if kind in ("input_text", "output_text", "text") and isinstance(part.get("text"), str):
-            parts.append({"type": "text", "text": part["text"]})
-        elif kind == "input_image" and (isinstance(part.get("image_url"), str) or is_blob(part.get("image_url"))):
-            parts.append({"type": "image_url", "image_url": {"url": part["image_url"]}})
-        elif kind == "refusal":
-            parts.append({"type": "text", "text": part.get("refusal") or ""})
+        if not isinstance(kind, str):
+            kind = None  # an object or array as `type` (found by the generated requests) names no part
+        text_field = _TEXT_FIELDS.get(kind)
+        if text_field is not None:
+            text = part.get(text_field)
+            if not isinstance(text, str):
+                raise bad_request(f"`{where}[{i}].{text_field}` must be a string.", param=f"{where}[{i}].{text_field}")
+            parts.append({"type": "text", "text": text})
+        elif kind == "input_image":
+            url = part.get("image_url")
+            if not (isinstance(url, str) or is_blob(url)):
+                raise bad_request(f"`{where}[{i}].image_url` must be the image's URL (a `file_id` is not supported here).",
+                                  param=f"{where}[{i}].image_url")
+            parts.append({"type": "image_url", "image_url": {"url": url}})
         else:
             raise bad_request(
-                f"`{where}.content[{i}]`: only input_text, output_text and input_image (by URL) parts are supported"
-                f"{'' if kind is None else f', not {kind}'}.", param=f"{where}.content",
+                f"`{where}[{i}]`: only input_text, output_text, refusal and input_image (by URL) parts are supported"
+                f"{'' if kind is None else f', not {kind}'}.", param=f"{where}[{i}].type",
             )
     if all(p["type"] == "text" for p in parts):
         return "".join(p["text"] for p in parts)
@@ -71,10 +84,14 @@ def _messages(items, instructions) -> list[dict]:
             role = item.get("role")
             if role not in _ROLES:
                 raise bad_request(f"`{where}.role` must be one of {', '.join(_ROLES)}.", param=f"{where}.role")
-            messages.append({"role": role, "content": _content(item.get("content"), where)})
+            messages.append({"role": role, "content": _content(item.get("content"), f"{where}.content")})
         elif kind == "function_call":
+            arguments = item.get("arguments")
+            if arguments is not None and not isinstance(arguments, str):
+                raise bad_request(f"`{where}.arguments` must be a string (the arguments as JSON text).",
+                                  param=f"{where}.arguments")
             call = {"id": item.get("call_id") or item.get("id"), "type": "function",
-                    "function": {"name": item.get("name"), "arguments": item.get("arguments") or "{}"}}
+                    "function": {"name": item.get("name"), "arguments": arguments or "{}"}}
             if not isinstance(call["id"], str) or not isinstance(call["function"]["name"], str):
                 raise bad_request(f"`{where}` needs `call_id` and `name`.", param=where)
             last = messages[-1] if messages else None
@@ -86,7 +103,7 @@ def _messages(items, instructions) -> list[dict]:
             output = item.get("output")
             if not isinstance(item.get("call_id"), str):
                 raise bad_request(f"`{where}.call_id` is required.", param=f"{where}.call_id")
-            text = output if isinstance(output, str) else _content(output, where) if isinstance(output, list) else json.dumps(output)
+            text = output if isinstance(output, str) else _content(output, f"{where}.output") if isinstance(output, list) else json.dumps(output)
             messages.append({"role": "tool", "tool_call_id": item["call_id"],
                              "content": text if isinstance(text, str) else json.dumps(text)})
         elif kind == "reasoning":
@@ -151,6 +168,8 @@ def chat_body(body: dict) -> dict:
         raise bad_request("`conversation` is not supported: this gateway stores no conversations.", param="conversation")
     if body.get("background"):
         raise bad_request("`background` is not supported: responses are answered while you wait.", param="background")
+    # Here, so a refusal names the Responses API's parameter and bound (max_output_tokens from 16).
+    openai_params.checked(body, openai_params.RESPONSES)
     chat: dict = {"messages": _messages(body.get("input"), body.get("instructions"))}
     for name in ("model", "temperature", "top_p", "stream", "user"):
         if body.get(name) is not None:
@@ -187,6 +206,18 @@ def _usage(usage: dict | None) -> dict | None:
     return out
 
 
+def _echoed_tools(tools) -> list:
+    """The request's tools as a response names them: a function tool always carries `parameters`
+    and `strict` (both required there, null allowed); `strict` is what the client sent, else the
+    Responses API's default, true."""
+    echoed = []
+    for tool in tools or []:
+        if isinstance(tool, dict) and tool.get("type") == "function":
+            tool = {**tool, "parameters": tool.get("parameters"), "strict": tool.get("strict", True)}
+        echoed.append(tool)
+    return echoed
+
+
 class Shell:
     """The fields every response object of one request shares, echoed from the request."""
 
@@ -217,7 +248,7 @@ class Shell:
             "temperature": body.get("temperature"),
             "text": {"format": fmt or {"type": "text"}},
             "tool_choice": body.get("tool_choice") or "auto",
-            "tools": body.get("tools") or [],
+            "tools": _echoed_tools(body.get("tools")),
             "top_p": body.get("top_p"),
             "truncation": "disabled",
             "usage": _usage(usage),

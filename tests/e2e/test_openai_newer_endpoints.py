@@ -141,7 +141,9 @@ def test_responses_stream_with_tools(client):
 
 
 def test_responses_create_with_stream_true(client):
-    events = list(client.responses.create(model=CHAT, input="Raw stream", stream=True, max_output_tokens=4))
+    # 16 (OpenAI's least max_output_tokens) cuts the emulator's answer: its 6 words and the input's 12.
+    long_input = "Raw stream of words that the emulator will echo back to us"
+    events = list(client.responses.create(model=CHAT, input=long_input, stream=True, max_output_tokens=16))
     assert [e.sequence_number for e in events] == list(range(len(events)))
     # max_output_tokens cut it: the stream says so.
     assert events[-1].type == "response.incomplete"
@@ -160,7 +162,7 @@ def test_previous_response_id_is_refused_clearly(client):
     "extra, param",
     [({"tools": [{"type": "web_search"}]}, "tools[0]"), ({"input": []}, "input"),
      ({"input": [{"role": "robot", "content": "x"}]}, "input[0].role"),
-     ({"input": [{"type": "item_reference", "id": "x"}]}, "input[0].type"), ({"max_output_tokens": 0}, "max_tokens")],
+     ({"input": [{"type": "item_reference", "id": "x"}]}, "input[0].type"), ({"max_output_tokens": 0}, "max_output_tokens")],
 )
 def test_responses_bad_requests(client, extra, param):
     with pytest.raises(openai.BadRequestError) as caught:

@@ -25,11 +25,12 @@ import pytest
 from werkzeug.wrappers import Response
 
 from gateway.app import ROUTER
+from gateway.endpoints.deepl import UNSUPPORTED_FEATURES
 from support.local_gateway import LocalGateway
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT = "@cf/meta/llama-3.1-8b-instruct-fast"  # $0.045 / $0.384 per M tokens
-GPT_OSS = "@cf/openai/gpt-oss-120b"  # $0.35 / $0.75; streams OpenAI chunks, passed through
+GPT_OSS = "@cf/openai/gpt-oss-120b"  # $0.35 / $0.75; streams OpenAI chunks, usage on the last
 M2M = "@cf/meta/m2m100-1.2b"
 KEY = "sk-spend-key"
 BUDGETED = "sk-spend-budgeted"
@@ -122,6 +123,8 @@ ROUTES = {
     "/v2/translate": ("POST", "/v2/translate", {"data": {"text": "Guten Tag", "source_lang": "DE", "target_lang": "EN"}}, 1),
     "/v2/usage": ("GET", "/v2/usage", {}, 0),
     "/v2/languages": ("GET", "/v2/languages", {}, 0),
+    **{pattern: (methods[0], pattern.replace("{glossary_id}", "g1").replace("{document_id}", "d1"), {}, 0)
+       for pattern, (methods, *_) in UNSUPPORTED_FEATURES.items()},
     "/ai/run/{model:path}": ("POST", f"/ai/run/{M2M}", {"json": {"text": "Hallo", "source_lang": "de", "target_lang": "en"}}, 1),
     "/v1/usage": ("GET", "/v1/usage", {}, 0),
 }
@@ -245,7 +248,7 @@ def openai_stream(model: str, pieces: int, usage: dict | None) -> bytes:
 
 @pytest.mark.parametrize("model, relay, expected", [
     # 12 × 0.35e-6 + 3000 × 0.75e-6 = 2.2542e-3 USD
-    (GPT_OSS, "passthrough", 204.927273),
+    (GPT_OSS, "transform", 204.927273),
     # 12 × 0.045e-6 + 3000 × 0.384e-6 = 1.15254e-3 USD
     (CHAT, "transform", 104.776364),
 ])

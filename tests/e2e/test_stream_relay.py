@@ -38,17 +38,18 @@ def post(gateway, **body) -> httpx.Response:
 
 @pytest.mark.parametrize(("extra", "finish_reason"), [({}, "stop"), ({"tools": TOOLS}, "tool_calls"), ({"max_tokens": 3}, "length")],
                          ids=["text", "tool-call", "length"])
-def test_passthrough_bytes_are_the_transforms_bytes(default_gateway, transform_only, extra, finish_reason):
+def test_an_openai_shaped_stream_takes_the_transform_with_pass_through_on_or_off(default_gateway, transform_only, extra, finish_reason):
+    # The model's last chunk carries usage nobody asked for: its bytes are never the client's (chat.passthrough_safe).
     passed = post(default_gateway, model=OPENAI_SHAPED, **extra)
     transformed = post(transform_only, model=OPENAI_SHAPED, **extra)
-    assert passed.headers["x-stream-relay"] == "passthrough"
+    assert passed.headers["x-stream-relay"] == "transform"
     assert transformed.headers["x-stream-relay"] == "transform"
     assert passed.status_code == transformed.status_code == 200
     assert passed.content == transformed.content
     events = [e[len("data: "):] for e in passed.text.split("\n\n") if e]
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
-    assert all(c["model"] == OPENAI_SHAPED and c["object"] == "chat.completion.chunk" for c in chunks)
+    assert all(c["model"] == OPENAI_SHAPED and c["object"] == "chat.completion.chunk" and "usage" not in c for c in chunks)
     finish = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"][0]["finish_reason"]]
     assert finish == [finish_reason]
 

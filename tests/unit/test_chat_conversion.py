@@ -34,7 +34,7 @@ def test_text_parts_are_joined_for_text_models_and_kept_for_vision():
 def test_legacy_shape_completion():
     request = parse({"max_tokens": 2})
     out = completion({"response": "two words", "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}, request, created=1)
-    assert out["choices"][0]["message"] == {"role": "assistant", "content": "two words"}
+    assert out["choices"][0]["message"] == {"role": "assistant", "content": "two words", "refusal": None}
     assert out["choices"][0]["finish_reason"] == "length"
     assert out["usage"] == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 

@@ -16,11 +16,11 @@ def parse(body, model=GPT_OSS):
     return ChatRequest.parse({"messages": [{"role": "user", "content": "hi"}], "stream": True, **body}, model)
 
 
-def openai_stream(model_id=GPT_OSS.id, pieces=("Hel", "lo"), finish="stop") -> bytes:
+def openai_stream(model_id=GPT_OSS.id, pieces=("Hel", "lo"), finish="stop", usage=USAGE) -> bytes:
     base = {"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 7, "model": model_id}
     events = [{**base, "choices": [{"index": 0, "delta": ({"role": "assistant", "content": p} if i == 0 else {"content": p}), "finish_reason": None}]}
               for i, p in enumerate(pieces)]
-    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}], "usage": USAGE})
+    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}], **({"usage": usage} if usage else {})})
     return ("".join(f"data: {json.dumps(e, separators=(',', ':'))}\n\n" for e in events) + "data: [DONE]\n\n").encode()
 
 
@@ -42,9 +42,8 @@ def payloads(text: str) -> list:
 
 
 def test_an_openai_stream_needing_nothing_is_relayed_byte_for_byte_however_it_is_cut():
-    data = openai_stream()
+    data = openai_stream(usage=None)
     request = parse({})
-    assert passthrough_safe(request)
     for cut in range(1, len(data), 7):
         assert relay_all(request, data, [cut]).encode() == data
 

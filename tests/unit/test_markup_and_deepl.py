@@ -104,7 +104,7 @@ def test_language_lists():
 
 def test_responses_input_items_become_chat_messages():
     body = {
-        "model": "m", "instructions": "sys", "max_output_tokens": 9, "text": {"format": {"type": "json_schema", "name": "x", "schema": {"type": "object"}}},
+        "model": "m", "instructions": "sys", "max_output_tokens": 16, "text": {"format": {"type": "json_schema", "name": "x", "schema": {"type": "object"}}},
         "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}], "tool_choice": {"type": "function", "name": "f"},
         "input": [
             {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
@@ -117,7 +117,7 @@ def test_responses_input_items_become_chat_messages():
     chat = responses.chat_body(body)
     assert [m["role"] for m in chat["messages"]] == ["system", "user", "assistant", "tool"]
     assert [c["id"] for c in chat["messages"][2]["tool_calls"]] == ["c1", "c2"]
-    assert chat["max_tokens"] == 9 and chat["tools"][0]["function"]["name"] == "f"
+    assert chat["max_tokens"] == 16 and chat["tools"][0]["function"]["name"] == "f"
     assert chat["tool_choice"] == {"type": "function", "function": {"name": "f"}}
     assert chat["response_format"] == {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
 

@@ -9,8 +9,9 @@ import time
 from .. import audio
 from ..catalog import SPEECH_TO_TEXT, TEXT_TO_SPEECH, Resolved
 from ..errors import UpstreamError, bad_request, from_upstream
-from ..http import PassthroughResponse, Response
-from ..platform import Context
+from ..http import PassthroughResponse, Response, StreamResponse
+from ..platform import Context, is_blob
+from ..sse import SSE_HEADERS, encode_event
 from .common import model_headers, resolve_model, run_model
 
 # Multipart framing around the file: what a request may add on top of the 25 MB of audio.
@@ -53,8 +54,13 @@ async def translations(ctx: Context):
 async def speech(ctx: Context):
     body = await ctx.request.json_object()
     resolved = await _model(ctx, body.get("model"), TEXT_TO_SPEECH)
-    job = audio.parse_speech(body, resolved.model)
+    job = audio.parse_speech(body, resolved.model, resolved.requested)
+    if job.stream_format == "sse":
+        # Refused before the model runs: the answer of a streaming model is kept whole for its base64.
+        ctx.budget.hold(audio.MAX_SPEECH_AUDIO_BYTES, "the speech audio")
     result = await run_model(ctx, resolved.model.id, job.inputs)
+    if job.stream_format == "sse":
+        return await _speech_events(result, job, resolved)
     headers = {"Content-Type": audio.SPEECH_CONTENT_TYPES[job.response_format], **model_headers(resolved), **job.notes.headers()}
     if hasattr(result, "handle"):
         # Aura streams the audio: handed to the response untouched.
@@ -70,3 +76,37 @@ async def speech(ctx: Context):
         print(f"unexpected speech result from {resolved.model.id}: {error}")
         raise from_upstream(UpstreamError(str(error)), resolved.model.id, time.time()) from None
     return Response(200, data, headers)
+
+
+_DELTA_HEAD = 'data: {"type":"speech.audio.delta","audio":"'
+_DELTA_TAIL = '"}\n\n'
+
+
+async def _speech_events(result, job: audio.Speech, resolved: Resolved) -> StreamResponse:
+    """OpenAI's speech stream (`stream_format: "sse"`). A streamed answer (Aura) is kept whole in the
+    runtime and its base64 made there as it is written, in one delta: its bytes never cross into
+    Python. A base64 answer (melotts) is sent as it came, a piece per delta, never decoded."""
+    try:
+        if hasattr(result, "handle"):
+            blob = await result.buffer(audio.MAX_SPEECH_AUDIO_BYTES)
+            if blob is None:
+                raise UpstreamError(f"the speech audio passed {audio.MAX_SPEECH_AUDIO_BYTES} bytes")
+            if blob.size == 0:
+                raise UpstreamError("the speech model answered with empty audio")
+            pieces = [blob]
+        else:
+            pieces = audio.base64_pieces(audio.speech_base64(result))
+    except UpstreamError as error:
+        print(f"unexpected speech result from {resolved.model.id}: {error}")
+        raise from_upstream(error, resolved.model.id, time.time()) from None
+    headers = {**SSE_HEADERS, **model_headers(resolved), **job.notes.headers(), "X-Usage-Estimated": "true"}
+    return StreamResponse(_speech_event_stream(pieces, audio.speech_usage(job)), headers=headers)
+
+
+async def _speech_event_stream(pieces, usage: dict):
+    for piece in pieces:
+        yield _DELTA_HEAD
+        # Base64 needs no JSON escaping: written between the quotes as it is.
+        yield await piece.base64() if is_blob(piece) else piece
+        yield _DELTA_TAIL
+    yield encode_event({"type": "speech.audio.done", "usage": usage})

@@ -219,7 +219,7 @@ async def _image_model(ctx: Context, name) -> Resolved:
 async def create_images(ctx: Context):
     body = await ctx.request.json_object(inline_data=True)
     resolved = await _image_model(ctx, body.get("model"))
-    job, n, response_format = images.from_images_api(body, resolved.model)
+    job, n, response_format = images.from_images_api(body, resolved.model, resolved.requested)
     if response_format == "url":
         _storage(ctx)  # before the model runs, as for chat
     ctx.budget.reserve(n)

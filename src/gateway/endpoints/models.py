@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ..catalog import BY_ID, IMAGE_TO_IMAGE, MODELS, TEXT_TO_IMAGE, WORKERS_AI_TASK, LiveModel, Model
+from ..catalog import BY_ID, IMAGE_TO_IMAGE, MODELS, TEXT_TO_IMAGE, WORKERS_AI_TASK, LiveModel, Model, Resolved
 from ..images import default_size, size_choices
-from ..errors import not_found
+from ..errors import ApiError, not_found
 from ..http import json_response
 from ..live_catalog import live_models
 from ..platform import Context
+from .common import resolve_model
 
 # Model objects carry a creation time in OpenAI's shape; the catalog has no such
 # date, so every entry reports the day this catalog was written.
@@ -60,12 +61,31 @@ async def list_models(ctx: Context):
     return json_response({"object": "list", "data": data}, headers={"X-Catalog-Source": source})
 
 
+# Every task some endpoint serves: a name one of them accepts is a model this route describes.
+SERVED_TASKS = tuple(WORKERS_AI_TASK)
+
+
+async def _accepted(ctx: Context, name: str) -> Resolved | None:
+    """The model the endpoints would run for `name` (resolved as they resolve it: aliases, dated
+    OpenAI names by family, short ids, retired ids redirected), or None when no endpoint takes it."""
+    try:
+        resolved = await resolve_model(ctx, name, SERVED_TASKS[0], also=SERVED_TASKS[1:])
+    except ApiError as error:
+        if error.status == 404:
+            raise  # its message says why (a retired model with redirection off)
+        return None  # a name no endpoint takes (a task the gateway does not serve, a malformed name)
+    # An id neither the catalog nor the live list knows is sent on for Workers AI to judge: nothing
+    # here says it exists.
+    return None if resolved.via == "passthrough" else resolved
+
+
 async def retrieve_model(ctx: Context, model: str):
     entries, source = await _entries(ctx)
     headers = {"X-Catalog-Source": source}
     if model in entries:
         return json_response(entries[model], headers=headers)
-    for name, entry in _aliases(ctx, entries):
-        if name == model:
-            return json_response(alias_object(name, entry), headers=headers)
-    raise not_found(f"The model '{model}' does not exist.", code="model_not_found", param="model")
+    resolved = await _accepted(ctx, model)
+    if resolved is None:
+        raise not_found(f"The model '{model}' does not exist.", code="model_not_found", param="model")
+    entry = entries.get(resolved.model.id) or model_object(resolved.model)
+    return json_response(alias_object(model, entry), headers=headers)

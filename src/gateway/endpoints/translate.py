@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from .. import deepl, ids, languages, translation_cache
 from ..catalog import BY_ID, TRANSLATION, Resolved
@@ -52,10 +53,18 @@ def _call(resolved: Resolved, segment: str, src: str, tgt: str) -> tuple[str, di
     return model_id, {"text": [segment] if model_id == INDICTRANS2 else segment, **pair}
 
 
+def retry_later(error: ApiError, resolved: Resolved) -> ApiError:
+    # DeepLX clients (Immersive Translate among them) retry or fall back on 503.
+    return ApiError(503, f"The translation model {resolved.model.id} failed; try again.", type="server_error",
+                    code="translation_failed")
+
+
 async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source, target, tag_handling,
-                     options=None, *, bill_characters: bool = False) -> tuple[list[Translation], dict]:
+                     options=None, *, bill_characters: bool = False,
+                     model_failed: Callable[[ApiError, Resolved], ApiError] = retry_later) -> tuple[list[Translation], dict]:
     """The translations, and the model headers (naming every model that ran when the language pair chose it).
-    With `bill_characters` (DeepL's routes), the texts count against the key's character limit."""
+    With `bill_characters` (DeepL's routes), the texts count against the key's character limit.
+    `model_failed` is how a failure of the model on Workers AI's side (a 5xx) reaches the client."""
     used: set[str] = set()
     source_code, target_code = _source(source), languages.to_m2m100(target, "target_lang")  # 400 before anything is held
     if bill_characters:
@@ -82,9 +91,7 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
         except ApiError as error:
             if error.status < 500 or error.code == "accounting_unavailable":
                 raise
-            # DeepL clients (Immersive Translate among them) retry or fall back on 503.
-            raise ApiError(503, f"The translation model {resolved.model.id} failed; try again.", type="server_error",
-                           code="translation_failed") from None
+            raise model_failed(error, resolved) from None
 
     async def before_calls(segments: list[tuple[str, str]], tgt: str) -> None:
         await ctx.meter.prepay([_call(resolved, segment, src, tgt) for src, segment in segments])
