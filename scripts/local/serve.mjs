@@ -101,6 +101,8 @@ const SECRET_NAMES = ["API_KEYS", "TRANSLATE_PASSWORD", "ADMIN_KEYS"];
 // Tests only, never in wrangler.toml: TEST_CLOCK=true lets a request set the clock (X-Test-Now);
 // IMAGE_FETCH_ALLOW_PRIVATE lets image_url fetches reach the tests' image servers on 127.0.0.1.
 const TEST_ONLY_NAMES = ["TEST_CLOCK", "IMAGE_FETCH_ALLOW_PRIVATE"];
+// Optional vars absent from wrangler.toml: routing every AI call through an AI Gateway.
+const OPTIONAL_NAMES = ["AI_GATEWAY_ID", "AI_GATEWAY_CACHE_TTL", "AI_GATEWAY_SKIP_CACHE"];
 
 export function localConfig(env = process.env, runtime = selectedRuntime([], env)) {
   const wrangler = parseToml(fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
@@ -110,7 +112,8 @@ export function localConfig(env = process.env, runtime = selectedRuntime([], env
   const bindings = { ...(wrangler.vars ?? {}), ...secrets };
   for (const [name, value] of Object.entries(env)) {
     // Any var from wrangler.toml, and any secret, can be overridden from the environment.
-    if (name in (wrangler.vars ?? {}) || SECRET_NAMES.includes(name) || TEST_ONLY_NAMES.includes(name)) bindings[name] = value;
+    if (name in (wrangler.vars ?? {}) || SECRET_NAMES.includes(name) || TEST_ONLY_NAMES.includes(name)
+        || OPTIONAL_NAMES.includes(name)) bindings[name] = value;
   }
   if (bindings.API_KEYS === undefined) bindings.API_KEYS = DEV_API_KEY;
 

@@ -309,6 +309,15 @@ class Resolved:
     via: str
 
 
+# Models the live list files under a served task whose published schema is not that task's:
+# the Clef decision models (listed as Text Generation; their input is `model`, `state`,
+# `questions`, never `messages`) and Deepgram's flux (listed as speech recognition, but a
+# streaming WebSocket model that takes no whisper-style `audio`). Matched by the id's last
+# segment; they are passed through by id only, never offered as chat or transcription models.
+NOT_SERVED_NAMES: frozenset[str] = frozenset({"clef", "clef-flash", "clef-omni"})
+NOT_SERVED_IDS: frozenset[str] = frozenset({"@cf/deepgram/flux"})
+
+
 @dataclass(frozen=True)
 class LiveModel:
     """One entry of the binding's live model list (`AI.models()`), reduced to what the gateway uses."""
@@ -321,6 +330,8 @@ class LiveModel:
     def task(self) -> str | None:
         if self.id in BY_ID:
             return BY_ID[self.id].task
+        if self.id in NOT_SERVED_IDS or self.id.rsplit("/", 1)[-1] in NOT_SERVED_NAMES:
+            return None
         return TASK_OF_WORKERS_AI.get(self.workers_ai_task)
 
     @property

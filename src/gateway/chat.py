@@ -16,6 +16,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Callable
 
 from . import ids, openai_params
 from .catalog import Model
+from .chat_contract import carry_usage_details
 from .errors import QueuedError, UpstreamError, bad_request
 from .platform import is_blob
 from .sse import DONE, MAX_RELAYED_BYTES, SseParser, encode_event
@@ -311,6 +312,14 @@ def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
     }
 
 
+def _as_text(value):
+    """An event's text. Workers AI's JSON mode (llama-3.3-70b, llama-4-scout, granite) sends the
+    answer as a JSON object in `response` instead of a string: it is the answer, written as JSON."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value if isinstance(value, str) else None
+
+
 def _split(text: str) -> list[str]:
     return [text[i : i + MAX_DELTA_CHARS] for i in range(0, len(text), MAX_DELTA_CHARS)] or [""]
 
@@ -455,6 +464,7 @@ class ChatStreamRelay:
         if not self._finish_sent:
             out.append(self._chunk({}, _finish_reason(self.request, self._reported, self._tool_calls, usage, self._stop.stopped)))
         if self.request.include_usage:
+            carry_usage_details({"usage": usage}, self._usage_raw)  # the cached and reasoning counts too
             out.append(encode_event({"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
                                      "model": self.model_id, "choices": [], "usage": usage}))
         out.append(encode_event(DONE))
@@ -573,8 +583,8 @@ class ChatStreamRelay:
                 for call in _tool_calls_openai(raw_calls):
                     out.append(self._chunk({"tool_calls": [{"index": len(self._tool_calls), **call}]}))
                     self._tool_calls.append(call)
-            text = event.get("response")
-            if isinstance(text, str) and text:
+            text = _as_text(event.get("response"))
+            if text:
                 self._text(text, out)
             if not self._stops and event.keys() <= _PLAIN_TEXT_KEYS:
                 self._allow_plain_reads()
@@ -635,7 +645,7 @@ class ChatStreamRelay:
             if reasoning:
                 self._other_chars += len(reasoning) if isinstance(reasoning, str) else 0
                 out.append(self._chunk({"reasoning_content": reasoning}))
-            text, calls = delta.get("content"), delta.get("tool_calls")
+            text, calls = _as_text(delta.get("content")), delta.get("tool_calls")
             if text is None and isinstance(choice.get("text"), str):
                 text = choice["text"]  # text_completion chunks
             if calls:

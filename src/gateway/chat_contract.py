@@ -19,6 +19,15 @@ from .contracts import Notes, resolve
 from .errors import bad_request
 from .platform import is_blob
 
+# OpenAI-side parameters of the platform's models that ChatRequest.parse does not map: handed on
+# as they are where the model's contract takes them, else named in X-Dropped-Params.
+PLATFORM_PARAMETERS = ("reasoning_effort", "chat_template_kwargs", "lora")
+# Handed on where the contract takes it; elsewhere the gateway's own relay answers it
+# (`include_usage`), so it is not reported as dropped.
+RELAY_ANSWERED_PARAMETERS = ("stream_options",)
+# Token counts a model may add to `usage` beyond OpenAI's three: (object, count) pairs.
+USAGE_DETAILS = (("prompt_tokens_details", "cached_tokens"), ("completion_tokens_details", "reasoning_tokens"))
+
 _DATA_URL = re.compile(r"^data:([\w.+/-]*)((?:;[\w=.+-]+)*?)(;base64)?,(.*)$", re.S)
 JSON_INSTRUCTION = "Answer with one JSON value only, no prose and no code fences."
 
@@ -133,9 +142,47 @@ class _MessagesShape:
     takes_image_parts: bool
     url_pattern: str | None
     id_pattern: str | None
+    # The longest `content` string one message may have (the schema's maxLength), if it sets one.
+    content_max_length: int | None
 
 
 _SHAPES: dict[str, _MessagesShape | None] = {}
+
+
+def _string_max_length(schema: dict) -> int | None:
+    limits = [v["maxLength"] for v in contracts.variants(schema) if v.get("type") == "string" and "maxLength" in v]
+    return min(limits) if limits else None
+
+
+def _hand_on(body: dict, inputs: dict, props: dict, notes: Notes, *, stream: bool, lora: str | None) -> None:
+    """Platform parameters (PLATFORM_PARAMETERS, and `stream_options` on a stream) into `inputs`
+    where the contract takes them; the rest reported dropped. `lora` (an adapter named in the
+    `model` shorthand) stands in for a `lora` the body does not give."""
+    given = {key: body.get(key) for key in PLATFORM_PARAMETERS}
+    if lora is not None and given.get("lora") is None:
+        given["lora"] = lora
+    if stream:
+        given.update({key: body.get(key) for key in RELAY_ANSWERED_PARAMETERS})
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key in props:
+            inputs[key] = value
+        elif key not in RELAY_ANSWERED_PARAMETERS:
+            notes.dropped.append(key)
+
+
+def carry_usage_details(completion_body: dict, raw_usage) -> dict:
+    """`completion_body`'s usage with the cached and reasoning token counts the model reported
+    (USAGE_DETAILS), which the OpenAI three alone would lose."""
+    usage = completion_body.get("usage")
+    if not isinstance(raw_usage, dict) or not isinstance(usage, dict):
+        return completion_body
+    for group, count in USAGE_DETAILS:
+        details = raw_usage.get(group)
+        if isinstance(details, dict) and isinstance(details.get(count), int) and not isinstance(details[count], bool):
+            usage.setdefault(group, {})[count] = details[count]
+    return completion_body
 
 
 def _messages_shape(model_id: str) -> _MessagesShape | None:
@@ -156,16 +203,22 @@ def _messages_shape(model_id: str) -> _MessagesShape | None:
             takes_image_parts=bool(part_schema and "image_url" in (part_schema.get("properties") or {})),
             url_pattern=_image_url_pattern(part_schema),
             id_pattern=resolve(message_props.get("tool_call_id") or {}).get("pattern"),
+            content_max_length=_string_max_length(content_schema),
         )
     _SHAPES[model_id] = shape
     return shape
 
 
-def adapt(model_id: str, inputs: dict, *, stream: bool) -> ChatPlan:
-    """Rewrites `inputs` (built by ChatRequest.parse) in place to satisfy the model's contract."""
+def adapt(model_id: str, inputs: dict, *, stream: bool, body: dict | None = None, lora: str | None = None) -> ChatPlan:
+    """Rewrites `inputs` (built by ChatRequest.parse) in place to satisfy the model's contract.
+
+    `body` is the client's request, for the platform parameters parse leaves out; `lora` an
+    adapter named in the `model` shorthand ("<base>:<adapter>")."""
     plan = ChatPlan()
     shape = _messages_shape(model_id)
     if shape is None:
+        # A model the contracts do not list takes none of them as far as the gateway knows.
+        _hand_on(body or {}, inputs, {}, plan.notes, stream=stream, lora=lora)
         return plan
     contract = contracts.contract_for(model_id)
     props, takes_parts, takes_image_parts = shape.props, shape.takes_parts, shape.takes_image_parts
@@ -198,6 +251,10 @@ def adapt(model_id: str, inputs: dict, *, stream: bool) -> ChatPlan:
                 message["content"] = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
             elif not takes_parts:
                 message["content"] = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        limit = shape.content_max_length
+        if limit is not None and isinstance(message["content"], str) and len(message["content"]) > limit:
+            raise bad_request(f"`messages[{i}].content` is longer than the {limit} characters {model_id} takes.",
+                              param=f"messages[{i}].content", code="string_above_max_length")
         if id_pattern:
             # Matched whole: the model needs exactly the id form the pattern describes (Mistral: 9 alphanumerics).
             if isinstance(message.get("tool_call_id"), str) and not re.fullmatch(id_pattern, message["tool_call_id"]):
@@ -240,6 +297,7 @@ def adapt(model_id: str, inputs: dict, *, stream: bool) -> ChatPlan:
                 del inputs["stream"]
                 plan.unstream = True
 
+    _hand_on(body or {}, inputs, props, plan.notes, stream=stream, lora=lora)
     contracts.fit(contract, inputs, "messages", notes=plan.notes)
     return plan
 

@@ -118,6 +118,22 @@ def parse_budgets(value: str | None) -> dict[str, float]:
     return budgets
 
 
+def ai_gateway_options(gateway_id: str | None, cache_ttl: str | None, skip_cache: str | None) -> dict | None:
+    """The binding's `options.gateway` settings (`id`, `cacheTtl` in seconds, `skipCache`), or None
+    when no gateway is named. The per-call `metadata` is added where the credential is known
+    (metering.MeteredAi). A malformed TTL is left out: the gateway's own default applies."""
+    gateway_id = (gateway_id or "").strip()
+    if not gateway_id:
+        return None
+    options: dict = {"id": gateway_id}
+    ttl = _count(cache_ttl, None)
+    if ttl is not None:
+        options["cacheTtl"] = ttl
+    if skip_cache is not None and skip_cache.strip():
+        options["skipCache"] = _flag(skip_cache, False)
+    return options
+
+
 @dataclass(frozen=True)
 class Settings:
     api_keys: tuple[str, ...] = ()
@@ -156,6 +172,9 @@ class Settings:
     fetch_timeout_seconds: float = 10.0
     # Tests only: private addresses a remote image fetch may reach anyway (fetch_policy.refusal).
     image_fetch_allow_private: tuple[str, ...] = ()
+    # AI_GATEWAY_ID (+ AI_GATEWAY_CACHE_TTL, AI_GATEWAY_SKIP_CACHE): every Workers AI call goes
+    # through that AI Gateway, as the binding's `options.gateway` (see ai_gateway_options).
+    ai_gateway: dict | None = field(default=None, hash=False)
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
@@ -179,4 +198,6 @@ class Settings:
             max_ai_calls_per_request=_bounded_count(lookup("MAX_AI_CALLS_PER_REQUEST"), 200),
             fetch_timeout_seconds=_seconds(lookup("FETCH_TIMEOUT_SECONDS"), 10.0),
             image_fetch_allow_private=_private_fetch_allowance(lookup("IMAGE_FETCH_ALLOW_PRIVATE")),
+            ai_gateway=ai_gateway_options(lookup("AI_GATEWAY_ID"), lookup("AI_GATEWAY_CACHE_TTL"),
+                                          lookup("AI_GATEWAY_SKIP_CACHE")),
         )

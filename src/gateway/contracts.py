@@ -96,7 +96,7 @@ class Contract:
         if variant is not None:
             rules = {}
             for key, schema in (variant.get("properties") or {}).items():
-                schema = resolve(schema)
+                schema = _unwrap_nullable(resolve(schema))
                 rules[key] = (schema, _types(schema))
         self._rules[variant_key] = rules
         return rules
@@ -158,6 +158,21 @@ class Notes:
         if self.mapped:
             out["X-Mapped-Params"] = ",".join(dict.fromkeys(self.mapped))
         return out
+
+
+def _unwrap_nullable(schema: dict) -> dict:
+    """`anyOf [X, {"type": "null"}]` (how the OpenAI-compatible schemas write a nullable
+    parameter) as X with "null" among its types, so fit() clamps and checks X's range."""
+    nested = schema.get("anyOf") or schema.get("oneOf")
+    if not nested or len(schema) > 1 + ("default" in schema):
+        return schema
+    options = [resolve(v) for v in nested]
+    typed = [v for v in options if v.get("type") != "null"]
+    if len(typed) != 1 or len(typed) == len(options) or "anyOf" in typed[0] or "oneOf" in typed[0]:
+        return schema
+    inner = dict(typed[0])
+    inner["type"] = _types(inner) + ["null"]
+    return inner
 
 
 def _types(schema: dict) -> list[str]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import secrets
 import time
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
 
+from . import contract_data
 from .catalog import IMAGE_TO_IMAGE, Model, in_family
 from .contracts import Notes, contract_for, fit
 from .errors import ApiError, UpstreamError, bad_request
@@ -59,6 +61,8 @@ class ImageJob:
     # img2img / inpainting: where the input image and mask come from (data: or http(s): URLs).
     image_url: str | None = None
     mask_url: str | None = None
+    # FLUX.2: reference images after the first (`image_url`), each its own form field.
+    references: list = field(default_factory=list)
     extras: dict = field(default_factory=dict)
     # What was dropped or clamped to fit the model's contract (reported in response headers).
     notes: Notes = field(default_factory=Notes)
@@ -163,9 +167,38 @@ def from_chat(body: dict, model: Model) -> ImageJob:
         raise bad_request("An image model needs a user message with the prompt.", param="messages")
     content = users[-1].get("content")
     urls = _image_urls(content)
+    if model.limits.get("input") == "multipart":
+        last_user = max(i for i, m in enumerate(messages) if m is users[-1])
+        _check_references(model, len(urls), f"messages[{last_user}].content")
+        job = ImageJob(model, _text(content), _inputs(model, _text(content), body),
+                       image_url=urls[0] if urls else None, references=urls[1:])
+        return _needs_inputs(job)
     job = ImageJob(model, _text(content), _inputs(model, _text(content), body),
                    image_url=urls[0] if urls else None, mask_url=urls[1] if len(urls) > 1 else None)
     return _needs_inputs(job)
+
+
+# FLUX.2's form takes its reference images as input_image_0 … input_image_N, which its contract
+# names as the form field "input_image_0..N": how many a model takes is read from there.
+_REFERENCE_FIELDS = re.compile(r"^input_image_0(?:\.\.(\d+))?$")
+_REFERENCE_LIMITS: dict[str, int] = {}
+
+
+def reference_image_limit(model_id: str) -> int:
+    """How many reference images the model's form takes (0 when its contract names none)."""
+    if model_id not in _REFERENCE_LIMITS:
+        raw = contract_data.MODELS.get(model_id)
+        fields = (json.loads(raw).get("form_fields") or {}) if raw else {}
+        found = [_REFERENCE_FIELDS.match(name) for name in fields]
+        _REFERENCE_LIMITS[model_id] = max((int(m.group(1) or 0) + 1 for m in found if m), default=0)
+    return _REFERENCE_LIMITS[model_id]
+
+
+def _check_references(model: Model, count: int, param: str) -> None:
+    limit = reference_image_limit(model.id)
+    if count > limit:
+        raise bad_request(f"'{model.id}' takes at most {limit} reference image{'s' * (limit != 1)}, not {count}.",
+                          param=param, code="too_many_images")
 
 
 # OpenAI's GPT image models (gpt-image-1, gpt-image-1-mini, gpt-image-1.5, their snapshots) always
@@ -207,6 +240,13 @@ def from_images_api(body: dict, model: Model, requested_name=None) -> tuple[Imag
         raise bad_request(f"`n` must be an integer from 1 to {MAX_IMAGES}.", param="n")
     response_format = _response_format(body, requested_name)
     image, mask = body.get("image"), body.get("mask")
+    if model.limits.get("input") == "multipart" and isinstance(image, list):
+        # OpenAI's edits take an array of images: FLUX.2 takes them as its reference images.
+        sources = [item for item in image if _is_image_source(item)]
+        _check_references(model, len(sources), "image")
+        job = ImageJob(model, prompt, _inputs(model, prompt, body), image_url=sources[0] if sources else None,
+                       references=sources[1:])
+        return _needs_inputs(job), n, response_format
     job = ImageJob(model, prompt, _inputs(model, prompt, body), image_url=image if _is_image_source(image) else None,
                    mask_url=mask if _is_image_source(mask) else None)
     return _needs_inputs(job), n, response_format
@@ -321,9 +361,9 @@ def markdown(url: str) -> str:
     return f"![]({url})"
 
 
-def multipart_inputs(job: ImageJob, input_image: bytes | None = None):
+def multipart_inputs(job: ImageJob, input_images: list = ()):
     """FLUX.2's input: the job's fields it takes (`form_fields`) as multipart form data, the input
-    image (if any) as `input_image_0`; what it does not take is noted as dropped."""
+    images (if any) as `input_image_0`, `input_image_1`…; what it does not take is noted as dropped."""
     from .platform import MultipartForm
 
     allowed = job.model.limits.get("form_fields", ("prompt",))
@@ -333,8 +373,8 @@ def multipart_inputs(job: ImageJob, input_image: bytes | None = None):
             fields[key] = str(value)
         elif not key.startswith("__emulator"):
             job.notes.dropped.append(_PARAM_NAMES.get(key, key))
-    if input_image is not None:
+    for index, input_image in enumerate(input_images):
         # The runtime's bytes (a JS Uint8Array on Workers) go into the form as they are.
-        fields["input_image_0"] = input_image.runtime_bytes()
+        fields[f"input_image_{index}"] = input_image.runtime_bytes()
     return {"multipart": MultipartForm(fields)}
 

@@ -419,6 +419,11 @@ class MeteredAi:
             # key's call is capped at what it reserves.
             inputs = {**inputs, "max_tokens": pricing.UNSET_OUTPUT_TOKENS}
         call = await meter.open(model, inputs, audio_bytes=audio_bytes)
+        gateway = getattr(self._binding, "gateway", None)
+        if gateway:
+            # Through the configured AI Gateway, its logs telling keys apart by the credential's
+            # hash id (the key itself never leaves the worker).
+            options = {**(options or {}), "gateway": {**gateway, "metadata": {"key": meter.hashed}}}
         try:
             run = self._binding.run(model, inputs, options, vectors_key=vectors_key)
             result = await (asyncio.wait_for(run, self._timeout) if self._timeout else run)

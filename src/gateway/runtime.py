@@ -148,8 +148,10 @@ class JsStreamCopy:
 class WorkersAi:
     """`env.AI` with Python values in and out."""
 
-    def __init__(self, binding: JsProxy):
+    def __init__(self, binding: JsProxy, gateway: dict | None = None):
         self._binding = binding
+        # The AI Gateway settings every call is routed through (Settings.ai_gateway; MeteredAi adds them).
+        self.gateway = gateway
 
     async def run(self, model: str, inputs: dict, options: dict | None = None, *, vectors_key: str | None = None):
         try:
@@ -1384,7 +1386,7 @@ async def serve(request, env, runtime: str, ctx=None) -> JsProxy:
         runtime=runtime,
         pyodide_version=_PYODIDE_VERSION,
         settings=_settings(env),
-        ai=WorkersAi(ai) if ai is not None else None,
+        ai=WorkersAi(ai, _settings(env).ai_gateway) if ai is not None else None,
         storage=R2Storage(images) if images is not None else None,
         fetcher=JsFetcher(),
         python_heap_bytes=_python_heap_bytes,

@@ -178,3 +178,11 @@ def test_feed_bytes_fast_path_waits_for_a_held_over_event_and_stops_after_the_en
     ended.feed_bytes(plain_event("a") + b"data: [DONE]\n\n")
     ended.end()
     assert ended.feed_bytes(plain_event("late")) == b"" and ended._plain_reads == []
+
+
+def test_the_usage_chunk_keeps_the_cached_and_reasoning_counts_the_model_reported():
+    usage = {**USAGE, "prompt_tokens_details": {"cached_tokens": 2}, "completion_tokens_details": {"reasoning_tokens": 1}}
+    last = payloads(relay_all(parse({"stream_options": {"include_usage": True}}), openai_stream(usage=usage)))[-2]
+    assert last["choices"] == [] and last["usage"] == {
+        "prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5,
+        "prompt_tokens_details": {"cached_tokens": 2}, "completion_tokens_details": {"reasoning_tokens": 1}}

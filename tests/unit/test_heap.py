@@ -193,7 +193,8 @@ def test_an_earlier_callback_that_fails_still_lets_the_share_go():
 
 
 def big_chat_body(characters: int, text: str = "a") -> dict:
-    return {"model": "@cf/meta/llama-3.1-8b-instruct", "messages": [{"role": "user", "content": text * characters}]}
+    # A model whose contract sets no per-message maxLength (llama-3.1-8b's is 131 072 characters).
+    return {"model": "@cf/meta/llama-3.3-70b-instruct-fp8-fast", "messages": [{"role": "user", "content": text * characters}]}
 
 
 def test_the_app_takes_a_big_bodys_text_cost_and_gives_it_back_with_the_answer(monkeypatch):

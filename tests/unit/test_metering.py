@@ -637,6 +637,20 @@ def test_a_passed_through_stream_is_priced_from_the_usage_on_its_last_chunk(pass
     scenario(go())
 
 
+def test_a_passed_through_stream_without_usage_is_priced_from_its_text_not_its_bound(passthrough_allowed):
+    async def go():
+        gateway = Gateway(lambda m, i: FakeStream(openai_chunks(GPT_OSS, ["abcd"] * 5, None)))
+        response = await gateway.send("POST", "/v1/chat/completions", GPT_OSS_STREAM)
+        assert isinstance(response, PassthroughResponse)
+        await gateway.settled()
+        spent = gateway.total("neurons")
+        # Read from the copy in slices (STREAM_SLICE_BYTES): 20 characters of answer cost far less
+        # than the answer's bound (gpt-oss's default max_tokens, ~300 neurons and more).
+        assert 0 < spent < 5
+
+    scenario(go())
+
+
 async def spent_on(chunks: list[bytes], body: dict) -> float:
     """The neurons one chat request is charged when its model streams `chunks`."""
     gateway = Gateway(lambda m, i: FakeStream(chunks))

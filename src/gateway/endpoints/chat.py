@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 
-from .. import chat_contract, images
+from .. import chat_contract, images, structured
 from ..catalog import CHAT, IMAGE_TO_IMAGE, MODERATION, TEXT_TO_IMAGE
 from ..chat import ChatRequest, ChatStreamRelay, chunks_from_completion, completion, completion_chunks, passthrough_safe
 from ..errors import UpstreamError, from_upstream
 from ..http import PassthroughResponse, RelayResponse, StreamResponse, json_response
 from ..platform import Context
 from ..sse import SSE_HEADERS
-from .common import model_headers, resolve_model, run_model
+from .common import adapter_of, model_headers, resolve_model, run_model
 from .images import image_chat, image_type, input_blob, is_image_model
 
 
@@ -23,8 +23,14 @@ async def chat_completions(ctx: Context):
     if is_image_model(resolved):
         return await image_chat(ctx, body, resolved)
     request = ChatRequest.parse(body, resolved.model)
+    need = structured.requirement(body)
+    if need is not None:
+        # The answer is checked (and maybe repaired) before the client sees any of it: the model
+        # answers whole, and a stream is made of the checked answer.
+        request.inputs.pop("stream", None)
     # Fit the call to the model's published contract (see contracts.py / chat_contract.py).
-    plan = chat_contract.adapt(resolved.model.id, request.inputs, stream=request.stream)
+    plan = chat_contract.adapt(resolved.model.id, request.inputs, stream=request.stream, body=body,
+                               lora=adapter_of(resolved))
     if plan.fetch or plan.top_level_image:
         urls = [*plan.fetch, *([plan.top_level_image] if plan.top_level_image else [])]
         blobs = {url: await input_blob(ctx, url) for url in dict.fromkeys(urls)}
@@ -36,7 +42,7 @@ async def chat_completions(ctx: Context):
     created = int(time.time())
     headers = {**model_headers(resolved), **plan.notes.headers()}
 
-    if request.stream:
+    if request.stream and need is None:
         sse_headers = {**SSE_HEADERS, **headers}
         if isinstance(result, dict):  # a model that ignored `stream`
             return StreamResponse(completion_chunks(chunks_from_completion(result), request, created=created), headers=sse_headers)
@@ -48,18 +54,34 @@ async def chat_completions(ctx: Context):
         relay = ChatStreamRelay(request, created=created, on_finish=result.report)
         return RelayResponse(result, relay, settings.ai_timeout_seconds, headers={**sse_headers, "X-Stream-Relay": "transform"})
 
-    try:
-        if not isinstance(result, dict):
-            getattr(result, "abandon", lambda: None)()  # charged its bound: it ran, its length is unknown
-            raise UpstreamError("the model streamed although `stream` was false")
+    def completed(answer) -> dict:
         try:
-            body_out = chat_contract.restore_ids(completion(result, request, created=created), plan)
-        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as error:
-            # An answer of a shape no model sends (e.g. `choices: [5]`): the upstream's fault, 502.
-            raise UpstreamError(f"unexpected shape: {type(error).__name__}: {error}") from None
-    except UpstreamError as error:
-        print(f"unexpected result from {resolved.model.id}: {error}")
-        raise from_upstream(error, resolved.model.id, time.time()) from None
+            if not isinstance(answer, dict):
+                getattr(answer, "abandon", lambda: None)()  # charged its bound: it ran, its length is unknown
+                raise UpstreamError("the model streamed although `stream` was false")
+            try:
+                body_out = chat_contract.restore_ids(completion(answer, request, created=created), plan)
+                chat_contract.carry_usage_details(body_out, answer.get("usage"))
+            except (TypeError, AttributeError, KeyError, IndexError, ValueError) as error:
+                # An answer of a shape no model sends (e.g. `choices: [5]`): the upstream's fault, 502.
+                raise UpstreamError(f"unexpected shape: {type(error).__name__}: {error}") from None
+        except UpstreamError as error:
+            print(f"unexpected result from {resolved.model.id}: {error}")
+            raise from_upstream(error, resolved.model.id, time.time()) from None
+        return body_out
+
+    body_out = completed(result)
+    if need is not None:
+        async def ask_again(inputs: dict) -> dict:
+            # Through the same metered binding as the first call: the repair is counted and charged.
+            return completed(await run_model(ctx, resolved.model.id, inputs))
+
+        body_out, repairs = await structured.enforce(body_out, need, request.inputs, resolved.model.id, ask_again)
+        headers["X-Structured-Output"] = "repaired" if repairs else "validated"
     if body_out["usage"].get("estimated"):
         headers["X-Usage-Estimated"] = "true"
+    if request.stream:
+        # A structured answer, checked whole, streamed as the model would have streamed it.
+        chunks = completion_chunks(chunks_from_completion(body_out), request, created=created)
+        return StreamResponse(chunks, headers={**SSE_HEADERS, **headers})
     return json_response(body_out, headers=headers)

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
-from ..catalog import Resolved, needs_live_list, resolve
+from ..catalog import BY_ID, Resolved, needs_live_list, resolve
+from ..limits import is_header_safe
 from ..live_catalog import live_models
 from ..errors import ApiError, UpstreamError, from_upstream
 from ..platform import Context
 from ..sse import MAX_RELAYED_BYTES
 
 
+# Splits a LoRA shorthand "<base>:<adapter>" at its last colon (Workers AI ids have none).
+ADAPTER_SEPARATOR = ":"
+
+
+@dataclasses.dataclass(frozen=True)
+class AdaptedResolved(Resolved):
+    """A model named with a LoRA adapter ("<base>:<adapter>"): the base model, and the adapter
+    (its name or id) that goes to the model as `lora`."""
+
+    adapter: str | None = None
+
+
+def adapter_of(resolved: Resolved) -> str | None:
+    return getattr(resolved, "adapter", None)
+
+
 def model_headers(resolved: Resolved) -> dict[str, str]:
-    """Says which model really answered, and what the client asked for."""
-    headers = {"X-Model": resolved.model.id}
+    """Says which model really answered (with the LoRA adapter it ran with), and what the client asked for."""
+    adapter = adapter_of(resolved)
+    headers = {"X-Model": resolved.model.id + (ADAPTER_SEPARATOR + adapter if adapter else "")}
     if resolved.requested != resolved.model.id:
         headers["X-Requested-Model"] = resolved.requested
         headers["X-Model-Resolution"] = resolved.via
@@ -24,9 +43,26 @@ def model_headers(resolved: Resolved) -> dict[str, str]:
 async def resolve_model(ctx: Context, name, task: str, *, also: tuple[str, ...] = ()) -> Resolved:
     """The model for a request; the binding's live list is read only for names the catalog cannot place."""
     settings = ctx.settings
-    live = await live_models(ctx.platform) if needs_live_list(name, settings.model_aliases) else None
-    return resolve(name, task, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models,
-                   also=also, live=live)
+    base, adapter = split_adapter(name, settings.model_aliases)
+    live = await live_models(ctx.platform) if needs_live_list(base, settings.model_aliases) else None
+    resolved = resolve(base, task, aliases=settings.model_aliases, redirect_retired=settings.redirect_retired_models,
+                       also=also, live=live)
+    if adapter is None:
+        return resolved
+    fields = {f.name: getattr(resolved, f.name) for f in dataclasses.fields(resolved)}
+    return AdaptedResolved(**{**fields, "requested": name}, adapter=adapter)
+
+
+def split_adapter(name, aliases: dict[str, str]) -> tuple:
+    """(base model name, LoRA adapter or None) for `model`: "<base>:<adapter>" names the adapter
+    after the last colon, unless the whole name is an alias or a model id the catalog knows."""
+    if (not isinstance(name, str) or ADAPTER_SEPARATOR not in name or name in aliases or name in BY_ID
+            or not is_header_safe(name)):  # resolve refuses an unsafe name whole
+        return name, None
+    base, _, adapter = name.rpartition(ADAPTER_SEPARATOR)
+    if not base or not adapter:
+        return name, None
+    return base, adapter
 
 
 async def run_model(ctx: Context, model_id: str, inputs: dict, *, vectors_key: str | None = None,

@@ -103,9 +103,9 @@ async def model_inputs(ctx: Context, job: images.ImageJob) -> dict:
     """The job's inputs with its input image and mask, fetched once for all `n` images."""
     inputs = dict(job.inputs)
     if job.model.limits.get("input") == "multipart":
-        # FLUX.2 takes form data; an image_url becomes its first reference image.
-        reference = await input_blob(ctx, job.image_url) if job.image_url else None
-        inputs = images.multipart_inputs(job, reference)
+        # FLUX.2 takes form data; the image_urls become its reference images, in order.
+        urls = [job.image_url, *job.references] if job.image_url else []
+        inputs = images.multipart_inputs(job, [await input_blob(ctx, url) for url in urls])
     elif job.image_url:
         inputs["image_b64"] = await _image_base64(ctx, job.image_url)
     if job.mask_url and "mask" in job.model.capabilities:

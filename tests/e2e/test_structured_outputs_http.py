@@ -1,0 +1,240 @@
+"""Structured outputs (issue 30): JSON mode and `json_schema` answers that parse and match the
+schema on every chat model, streamed or not, through the OpenAI SDK's `parse`, LangChain's
+`with_structured_output`, and answers the model wraps in a fence or prose (scripted upstream).
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+from pydantic import BaseModel
+from werkzeug.wrappers import Response
+
+KEY = {"Authorization": "Bearer sk-test-key"}
+
+# The chat aliases of catalog.DEFAULT_ALIASES, and one model of each family: Workers AI's own
+# JSON mode answering an object (llama-3.3 / llama-4-scout / granite), answering text
+# (deepseek-r1-distill, qwen2.5-coder), OpenAI-shaped (gpt-oss, qwen3, glm), guided_json
+# (mistral-small, gemma-3) and no JSON mode at all (llama-3.1-8b-fast, asked in words).
+CHAT_ALIASES = ["gpt-3.5-turbo", "gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5-nano", "gpt-4o", "chatgpt-4o-latest",
+                "gpt-4", "gpt-4-turbo", "gpt-4.1", "gpt-5", "o1", "o3", "gpt-5-mini", "o1-mini", "o3-mini", "o4-mini"]
+FAMILIES = ["@cf/meta/llama-3.3-70b-instruct-fp8-fast", "@cf/meta/llama-4-scout-17b-16e-instruct",
+            "@cf/ibm-granite/granite-4.0-h-micro", "@cf/qwen/qwen2.5-coder-32b-instruct", "@cf/openai/gpt-oss-20b",
+            "@cf/qwen/qwen3-30b-a3b-fp8", "@cf/zai-org/glm-4.7-flash", "@cf/mistralai/mistral-small-3.1-24b-instruct",
+            "@cf/google/gemma-3-12b-it", "@cf/meta/llama-3.1-8b-instruct-fast"]
+JSON_MODE_OBJECT = ["gpt-4o", "gpt-4", "gpt-4.1", "@cf/meta/llama-4-scout-17b-16e-instruct", "@cf/ibm-granite/granite-4.0-h-micro"]
+
+
+class Step(BaseModel):
+    explanation: str
+    output: str
+
+
+class MathAnswer(BaseModel):
+    steps: list[Step]
+    final_answer: str
+    confidence: float | None
+
+
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}, "population": {"type": "integer", "minimum": 1},
+                                           "tags": {"type": "array", "items": {"enum": ["coast", "capital"]}}},
+          "required": ["city", "population", "tags"], "additionalProperties": False}
+
+
+def _schema_format():
+    return {"type": "json_schema", "json_schema": {"name": "city", "strict": True, "schema": SCHEMA}}
+
+
+def _check_city(text: str) -> dict:
+    value = json.loads(text)
+    assert set(value) == {"city", "population", "tags"}
+    assert isinstance(value["city"], str) and isinstance(value["population"], int) and value["population"] >= 1
+    assert all(tag in ("coast", "capital") for tag in value["tags"])
+    return value
+
+
+# --- JSON mode on each family, streamed and not --------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", FAMILIES + ["gpt-4o", "gpt-4o-mini"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_json_schema_answer_matches_on_every_family(client, model, stream):
+    messages = [{"role": "user", "content": "Describe Lisbon"}]
+    if stream:
+        chunks = list(client.chat.completions.create(model=model, messages=messages, response_format=_schema_format(), stream=True))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert chunks[-1].choices[0].finish_reason == "stop"
+    else:
+        text = client.chat.completions.create(model=model, messages=messages, response_format=_schema_format()).choices[0].message.content
+    _check_city(text)
+
+
+@pytest.mark.parametrize("model", JSON_MODE_OBJECT)
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_json_object_mode_keeps_the_object_workers_ai_answers(client, model, stream):
+    # These models answer JSON mode with `response` as an object: it used to be lost when streamed.
+    messages = [{"role": "user", "content": "Hello JSON"}]
+    fmt = {"type": "json_object"}
+    if stream:
+        chunks = client.chat.completions.create(model=model, messages=messages, response_format=fmt, stream=True)
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        text = client.chat.completions.create(model=model, messages=messages, response_format=fmt).choices[0].message.content
+    assert json.loads(text) == {"answer": "Hello JSON"}
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4.1", "@cf/ibm-granite/granite-4.0-h-micro"])
+def test_streamed_responses_keep_json_mode_answers(client, model):
+    fmt = {"type": "json_schema", "name": "city", "schema": SCHEMA, "strict": True}
+    events = list(client.responses.create(model=model, input="Describe Porto", text={"format": fmt}, stream=True))
+    done = [e for e in events if e.type == "response.completed"][0].response
+    assert done.output, "the streamed response lost its output"
+    _check_city(done.output_text)
+    whole = client.responses.create(model=model, input="Describe Porto", text={"format": fmt})
+    _check_city(whole.output_text)
+
+
+def test_streamed_completions_keep_an_object_response(scripted_gateway, httpserver):
+    # Workers AI's JSON-mode event shape, `{"response": {...}}`, relayed as text by every streamed endpoint.
+    stream = 'data: {"response": {"a": 1}}\n\ndata: {"response": "", "usage": {"prompt_tokens": 3, "completion_tokens": 4}}\n\ndata: [DONE]\n\n'
+    httpserver.expect_request("/ai/run").respond_with_data(stream, content_type="text/event-stream")
+    with httpx.stream("POST", f"{scripted_gateway.url}/v1/completions", headers=KEY, timeout=30,
+                      json={"model": "gpt-4o", "prompt": "JSON please", "stream": True}) as response:
+        events = [line[6:] for line in response.iter_lines() if line.startswith("data: ") and line != "data: [DONE]"]
+    text = "".join(c["text"] for e in events for c in json.loads(e)["choices"])
+    assert json.loads(text) == {"a": 1}
+
+
+# --- client libraries ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", CHAT_ALIASES + FAMILIES)
+def test_openai_parse_with_pydantic(client, model):
+    completion = client.chat.completions.parse(model=model, messages=[{"role": "user", "content": "Solve 8x + 7 = -23"}],
+                                               response_format=MathAnswer)
+    parsed = completion.choices[0].message.parsed
+    assert isinstance(parsed, MathAnswer) and parsed.steps and isinstance(parsed.steps[0], Step)
+
+
+def test_openai_parse_streamed(client):
+    with client.chat.completions.stream(model="gpt-4o", messages=[{"role": "user", "content": "Solve 2x = 4"}],
+                                        response_format=MathAnswer) as stream:
+        final = stream.get_final_completion()
+    assert isinstance(final.choices[0].message.parsed, MathAnswer)
+
+
+@pytest.mark.parametrize("model", CHAT_ALIASES + FAMILIES)
+def test_langchain_with_structured_output(gateway, model):
+    from langchain_openai import ChatOpenAI
+
+    chat = ChatOpenAI(base_url=f"{gateway.url}/v1", api_key=gateway.api_key, model=model, max_retries=0)
+    # strict: for gpt-3.5-turbo, gpt-4 and gpt-4-turbo LangChain switches to function calling, and
+    # only a strict tool's arguments are checked (the emulator answers a strict tool's schema).
+    answer = chat.with_structured_output(MathAnswer, strict=True).invoke("Solve 3x = 9")
+    assert isinstance(answer, MathAnswer) and answer.final_answer
+
+
+@pytest.mark.parametrize("model", ["gpt-4", "gpt-4o-mini", "@cf/openai/gpt-oss-20b"])
+def test_langchain_structured_output_by_strict_function_calling(gateway, model):
+    from langchain_openai import ChatOpenAI
+
+    chat = ChatOpenAI(base_url=f"{gateway.url}/v1", api_key=gateway.api_key, model=model, max_retries=0)
+    answer = chat.with_structured_output(MathAnswer, method="function_calling", strict=True).invoke("Solve 3x = 9")
+    assert isinstance(answer, MathAnswer) and answer.steps
+
+
+def test_strict_tool_arguments_match_the_parameters(client):
+    tool = {"type": "function", "function": {"name": "book", "strict": True, "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}, "nights": {"type": "integer", "minimum": 1}},
+        "required": ["city", "nights"], "additionalProperties": False}}}
+    for model in ("gpt-4o-mini", "gpt-4o", "@cf/openai/gpt-oss-20b"):
+        call = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Book Rome"}],
+                                              tools=[tool]).choices[0].message.tool_calls[0]
+        arguments = json.loads(call.function.arguments)
+        assert set(arguments) == {"city", "nights"} and arguments["nights"] >= 1
+
+
+# --- answers wrapped in prose, repaired, or failing (scripted upstream) ------------------------------------
+
+
+def _legacy(text: str) -> dict:
+    return {"response": text, "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}
+
+
+def _scripted(httpserver, answers: list):
+    calls = []
+
+    def answer(request):
+        calls.append(json.loads(request.get_data()))
+        return Response(json.dumps(answers[min(len(calls), len(answers)) - 1]), content_type="application/json")
+
+    httpserver.expect_request("/ai/run").respond_with_handler(answer)
+    return calls
+
+
+def _scripted_client(scripted_gateway):
+    return openai.OpenAI(base_url=f"{scripted_gateway.url}/v1", api_key="sk-test-key", max_retries=0, timeout=30)
+
+
+GOOD = {"city": "Lisbon", "population": 545000, "tags": ["coast", "capital"]}
+
+
+@pytest.mark.parametrize("wrapped", [
+    "```json\n" + json.dumps(GOOD) + "\n```",
+    "Sure! Here is the JSON:\n" + json.dumps(GOOD) + "\nLet me know if you need more.",
+    "Here you go:\n```\n" + json.dumps(GOOD, indent=2) + "\n```\nThat is all.",
+], ids=["fence", "prose", "prose-and-fence"])
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "gpt-4o"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_wrapped_json_is_taken_out(scripted_gateway, httpserver, wrapped, model, stream):
+    calls = _scripted(httpserver, [_legacy(wrapped)])
+    client = _scripted_client(scripted_gateway)
+    if stream:
+        chunks = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Lisbon"}],
+                                                response_format=_schema_format(), stream=True)
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        text = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Lisbon"}],
+                                              response_format=_schema_format()).choices[0].message.content
+    assert json.loads(text) == GOOD
+    assert len(calls) == 1
+
+
+def test_a_wrong_answer_is_repaired_once_with_the_error(scripted_gateway, httpserver):
+    calls = _scripted(httpserver, [_legacy('{"city": "Lisbon", "population": "many"}'), _legacy(json.dumps(GOOD))])
+    response = httpx.post(f"{scripted_gateway.url}/v1/chat/completions", headers=KEY, timeout=30, json={
+        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Lisbon"}], "response_format": _schema_format()})
+    assert response.status_code == 200, response.text
+    assert json.loads(response.json()["choices"][0]["message"]["content"]) == GOOD
+    assert response.headers["X-Structured-Output"] == "repaired"
+    assert response.json()["usage"]["total_tokens"] == 60  # both calls
+    assert len(calls) == 2
+    correction = calls[1]["inputs"]["messages"][-1]["content"]
+    assert "$.population: expected integer" in correction and "'tags' is missing" in correction
+
+
+def test_a_second_wrong_answer_is_a_clear_error(scripted_gateway, httpserver):
+    calls = _scripted(httpserver, [_legacy("I cannot do JSON."), _legacy('{"city": 5}')])
+    response = httpx.post(f"{scripted_gateway.url}/v1/chat/completions", headers=KEY, timeout=30, json={
+        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Lisbon"}], "response_format": _schema_format(),
+        "stream": True})
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "structured_output_failed" and error["type"] == "server_error" and "$.city" in error["message"]
+    assert len(calls) == 2
+
+
+def test_strict_tool_arguments_are_repaired(scripted_gateway, httpserver):
+    tool = {"type": "function", "function": {"name": "book", "strict": True, "parameters": {
+        "type": "object", "properties": {"nights": {"type": "integer"}}, "required": ["nights"], "additionalProperties": False}}}
+    calls = _scripted(httpserver, [
+        {"response": "", "tool_calls": [{"name": "book", "arguments": {"nights": "two"}}]},
+        {"response": "", "tool_calls": [{"name": "book", "arguments": {"nights": 2}}]},
+    ])
+    completion = _scripted_client(scripted_gateway).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "Book two nights"}], tools=[tool])
+    assert json.loads(completion.choices[0].message.tool_calls[0].function.arguments) == {"nights": 2}
+    assert len(calls) == 2
