@@ -47,7 +47,7 @@ MODULES: dict[str, dict] = {
     "pricing": {"tests": _first("tests/unit/test_pricing.py")},
     "usage": {"tests": _first("tests/unit/test_usage_accounting.py")},
     "ledger": {"tests": _first("tests/unit/test_ledger.py")},
-    "metering": {"tests": _first("tests/unit/test_metering.py")},
+    "metering": {"tests": _first("tests/unit/test_metering.py", "tests/unit/test_platform_options.py")},
     "budget": {"tests": _first("tests/unit/test_budget.py", "tests/unit/test_inline_data.py")},
     "deepl": {"tests": _first("tests/unit/test_metering.py", "tests/unit/test_markup_and_deepl.py"),
               "functions": {"billed_characters", "character_limit", "reserve_characters", "count_characters", "characters_used"}},
