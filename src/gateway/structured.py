@@ -263,15 +263,16 @@ def json_candidates(text: str) -> Iterator[Any]:
     """The JSON values an answer may hold, most likely first: the whole text, then each code
     fence's body, then each object or array that starts somewhere in the prose."""
     stripped = text.strip()
+    # RecursionError too: a model can be talked into answering thousands of nested brackets.
     try:
         yield json.loads(stripped)
         return
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     for match in _FENCE.finditer(stripped):
         try:
             yield json.loads(match.group(1).strip())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
     tried = 0
     for start, char in enumerate(stripped):
@@ -282,7 +283,7 @@ def json_candidates(text: str) -> Iterator[Any]:
             return
         try:
             value, _ = _DECODER.raw_decode(stripped, start)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         yield value
 

@@ -60,6 +60,13 @@ def test_json_is_found_in_fences_and_prose(text):
     assert structured.extract(text, {"type": "object", "required": ["a"]}) == ({"a": 1}, [])
 
 
+def test_brackets_nested_past_the_parsers_depth_are_no_json_not_a_crash():
+    deep = "[" * 100_000 + "]" * 100_000
+    for text in (deep, f"```json\n{deep}\n```", f"Here: {deep} and {{\"a\": 1}}"):
+        value, errors = structured.extract(text, {"type": "object", "required": ["a"]})
+        assert value in (None, {"a": 1}) and (value is not None or errors)
+
+
 def test_the_first_candidate_that_matches_wins():
     text = 'Example: {"b": 2}. Answer: {"a": 1}'
     assert structured.extract(text, {"type": "object", "required": ["a"]})[0] == {"a": 1}
