@@ -617,6 +617,10 @@ class ChatStreamRelay:
             if isinstance(event.get("created"), int) and not isinstance(event["created"], bool):
                 self.created = event["created"]
             self._prefix_text = None
+            # Clients build the message from the first delta's role (openai-node refuses a stream
+            # without one): a model whose first chunk lacks it, or a whole `message`, gets one first.
+            if not any(isinstance(c, dict) and isinstance(c.get("delta"), dict) and "role" in c["delta"] for c in choices):
+                out.append(self._chunk({"role": "assistant", "content": ""}))
         self._usage_raw = event.get("usage") or self._usage_raw
         if self._verbatim(event, choices):
             if "usage" in event:

@@ -6,6 +6,8 @@ schema on every chat model, streamed or not, through the OpenAI SDK's `parse`, L
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import httpx
 import openai
@@ -146,6 +148,38 @@ def test_langchain_structured_output_by_strict_function_calling(gateway, model):
     assert isinstance(answer, MathAnswer) and answer.steps
 
 
+NODE_ZOD = Path(__file__).with_name("clients") / "openai_node_zod.mjs"
+
+
+def _node_zod(url: str, key: str, models: list[str]) -> dict:
+    run = subprocess.run(["node", str(NODE_ZOD), f"{url}/v1", key, *models], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout)
+
+
+def _math_answer(result: dict) -> None:
+    assert "ok" in result, result
+    parsed = result["ok"]["parsed"]
+    assert isinstance(parsed["steps"], list) and isinstance(parsed["final_answer"], str), parsed
+    assert all(isinstance(step["explanation"], str) and isinstance(step["output"], str) for step in parsed["steps"])
+    assert parsed["confidence"] is None or isinstance(parsed["confidence"], (int, float))
+
+
+def test_openai_node_parse_with_zod_on_every_alias_and_family(gateway):
+    """openai-node's zodResponseFormat / zodFunction helpers, whole and streamed, on every chat alias."""
+    results = _node_zod(gateway.url, gateway.api_key, CHAT_ALIASES + FAMILIES)
+    assert set(results) == set(CHAT_ALIASES + FAMILIES)
+    for model, result in results.items():
+        _math_answer(result["parse"])
+        _math_answer(result["stream"])
+        tool = result["tool"]
+        assert "ok" in tool, (model, tool)
+        assert tool["ok"]["name"] == "get_weather", (model, tool)
+        arguments = tool["ok"]["parsed"]
+        assert isinstance(arguments["city"], str) and arguments["unit"] in ("celsius", "fahrenheit"), (model, arguments)
+        assert isinstance(arguments["days"], int) and arguments["days"] >= 1, (model, arguments)
+
+
 def test_strict_tool_arguments_match_the_parameters(client):
     tool = {"type": "function", "function": {"name": "book", "strict": True, "parameters": {
         "type": "object", "properties": {"city": {"type": "string"}, "nights": {"type": "integer", "minimum": 1}},
@@ -201,6 +235,16 @@ def test_wrapped_json_is_taken_out(scripted_gateway, httpserver, wrapped, model,
                                               response_format=_schema_format()).choices[0].message.content
     assert json.loads(text) == GOOD
     assert len(calls) == 1
+
+
+def test_openai_node_zod_parses_an_answer_wrapped_in_prose_and_a_fence(scripted_gateway, httpserver):
+    answer = {"steps": [{"explanation": "Subtract 7", "output": "8x = -30"}], "final_answer": "x = -3.75", "confidence": 0.9}
+    calls = _scripted(httpserver, [_legacy("Here is the solution:\n```json\n" + json.dumps(answer) + "\n```\nHope it helps.")])
+    result = _node_zod(scripted_gateway.url, "sk-test-key", ["gpt-4o-mini"])["gpt-4o-mini"]
+    # `model` is the one that answered (gpt-4o-mini is its alias), as X-Model says.
+    assert result["parse"] == {"ok": {"parsed": answer, "model": "@cf/meta/llama-3.1-8b-instruct-fast"}}
+    assert result["stream"] == {"ok": {"parsed": answer}}
+    assert len(calls) == 3  # parse, stream, tool: one upstream call each, none repaired
 
 
 def test_a_wrong_answer_is_repaired_once_with_the_error(scripted_gateway, httpserver):

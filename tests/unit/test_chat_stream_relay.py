@@ -186,3 +186,17 @@ def test_the_usage_chunk_keeps_the_cached_and_reasoning_counts_the_model_reporte
     assert last["choices"] == [] and last["usage"] == {
         "prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5,
         "prompt_tokens_details": {"cached_tokens": 2}, "completion_tokens_details": {"reasoning_tokens": 1}}
+
+
+@pytest.mark.parametrize("first", [
+    {"delta": {"content": "Hel"}},  # a model whose first chunk has no role
+    {"message": {"role": "assistant", "content": "Hello"}},  # a whole answer (a model that ignored `stream`, or a checked one)
+], ids=["no-role-delta", "whole-message"])
+def test_every_stream_starts_with_the_assistant_role(first):
+    base = {"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 7, "model": GPT_OSS.id}
+    data = (f"data: {json.dumps({**base, 'choices': [{'index': 0, **first, 'finish_reason': None}]})}\n\n"
+            "data: [DONE]\n\n").encode()
+    chunks = [p for p in payloads(relay_all(parse({}), data)) if p != "[DONE]"]
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert sum(1 for c in chunks for choice in c["choices"] if "role" in choice["delta"]) == 1
+    assert "".join(choice["delta"].get("content") or "" for c in chunks for choice in c["choices"]) in ("Hel", "Hello")
