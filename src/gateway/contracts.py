@@ -239,7 +239,9 @@ def fit(contract: Contract | None, inputs: dict, variant_key: str, *, names: dic
 # --- validation (the subset of JSON Schema the contracts use) -------------------------------------
 
 
-def _type_of(value) -> str:
+def json_type(value) -> str:
+    """The JSON Schema type of a decoded value, as Workers AI's validator names it: 2.0 is an
+    integer, bytes are "binary" (a `format: binary` string). Shared with structured.py."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -264,7 +266,7 @@ def validate(schema, value, defs: dict | None = None, path: str = "", loose: boo
     defs = _defs() if defs is None else defs
     s = resolve(schema, defs)
     at = path or "/"
-    actual = _type_of(value)
+    actual = json_type(value)
     types = _types(s)
     if types:
         ok = any(

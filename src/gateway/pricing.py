@@ -64,6 +64,7 @@ PRICES: dict[str, Price] = {
     # Model pages ("Unit Pricing").
     "@cf/openai/gpt-oss-20b": _p(input=0.20, output=0.30, source="model page"),
     "@cf/openai/gpt-oss-120b": _p(input=0.35, output=0.75, source="model page"),
+    "@cf/ibm-granite/granite-4.0-h-micro": _p(input=0.017, output=0.11, source="model page"),
     # pricing.mdx, "Other model pricing".
     "@cf/baai/bge-small-en-v1.5": _p(input=0.020),
     "@cf/baai/bge-base-en-v1.5": _p(input=0.067),

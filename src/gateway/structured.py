@@ -19,9 +19,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterator
 
+from .catalog import BY_ID, Resolved
+from .contracts import json_type
 from .errors import ApiError
 
 FAILED_CODE = "structured_output_failed"
@@ -32,10 +35,27 @@ MAX_REPORTED_ERRORS = 8
 # Candidates tried when looking for JSON inside prose: bounds the work on a long answer.
 MAX_CANDIDATES = 64
 
-# OpenAI names whose Workers AI model has no JSON mode, to a sibling that has one. Empty: the
-# JSON-mode siblings of the 8B model (llama-3.1-8b-instruct-fp8/-awq) are retired, and the
-# 70B one costs about nine times as much; prompting plus validation and repair is used instead.
-JSON_MODE_SIBLINGS: dict[str, str] = {}
+# A model without Workers AI's JSON mode → a sibling with it, used when a request that named an
+# OpenAI alias (or no model) asks for JSON: the sibling's constrained decoding makes the JSON, where
+# the model itself could only be asked in words. granite-4.0-h-micro has JSON mode and costs less
+# than the 8B model per token (0.017/0.11 against 0.045/0.384 USD per M input/output tokens, the
+# model pages). A request naming a model id keeps that model: the client chose it.
+JSON_MODE_SIBLINGS: dict[str, str] = {
+    "@cf/meta/llama-3.1-8b-instruct-fast": "@cf/ibm-granite/granite-4.0-h-micro",
+}
+# How a request may have reached the model for its sibling to stand in.
+_SIBLING_VIA = frozenset({"alias", "family", "default"})
+SIBLING_VIA = "json-mode"
+
+
+def json_mode_sibling(resolved: Resolved, need: "Requirement | None") -> Resolved:
+    """The resolution with the model's JSON-mode sibling when the request asks for JSON by an
+    OpenAI name; `X-Model-Resolution` then says `<how>+json-mode`."""
+    sibling = JSON_MODE_SIBLINGS.get(resolved.model.id)
+    if (need is None or not need.json_content or sibling is None or resolved.via not in _SIBLING_VIA
+            or getattr(resolved, "adapter", None)):  # an adapter was made for its own base model
+        return resolved
+    return dataclasses.replace(resolved, model=BY_ID[sibling], via=f"{resolved.via}+{SIBLING_VIA}")
 
 
 @dataclass
@@ -157,7 +177,7 @@ def _check(instance: Any, schema: Any, root: Any, path: str, errors: list[str], 
     if kind is not None:
         kinds = kind if isinstance(kind, list) else [kind]
         if not any(_type_matches(instance, k) for k in kinds if isinstance(k, str)):
-            errors.append(f"{path}: expected {' or '.join(map(str, kinds))}, got {_json_type(instance)}")
+            errors.append(f"{path}: expected {' or '.join(map(str, kinds))}, got {json_type(instance)}")
             return
     if "const" in schema and not _same(instance, schema["const"]):
         errors.append(f"{path}: must be {json.dumps(schema['const'])}")
@@ -241,18 +261,6 @@ def _check_number(instance, schema: dict, path: str, errors: list[str]) -> None:
         errors.append(f"{path}: must be a multiple of {step}")
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
-
-
 # --- finding the JSON in an answer --------------------------------------------------------------
 
 _FENCE = re.compile(r"```[ \t]*(?:json5?|JSON)?[ \t]*\r?\n?(.*?)```", re.DOTALL)
@@ -296,7 +304,7 @@ def extract(text: str, schema: dict | None, *, object_only: bool = True) -> tupl
         if schema is not None:
             errors = validate(candidate, schema)
         else:
-            errors = [] if isinstance(candidate, dict) or not object_only else [f"$: expected object, got {_json_type(candidate)}"]
+            errors = [] if isinstance(candidate, dict) or not object_only else [f"$: expected object, got {json_type(candidate)}"]
         if not errors:
             return candidate, []
         if first_errors is None:

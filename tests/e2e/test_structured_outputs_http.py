@@ -27,6 +27,7 @@ FAMILIES = ["@cf/meta/llama-3.3-70b-instruct-fp8-fast", "@cf/meta/llama-4-scout-
             "@cf/ibm-granite/granite-4.0-h-micro", "@cf/qwen/qwen2.5-coder-32b-instruct", "@cf/openai/gpt-oss-20b",
             "@cf/qwen/qwen3-30b-a3b-fp8", "@cf/zai-org/glm-4.7-flash", "@cf/mistralai/mistral-small-3.1-24b-instruct",
             "@cf/google/gemma-3-12b-it", "@cf/meta/llama-3.1-8b-instruct-fast"]
+LLAMA_FAST = "@cf/meta/llama-3.1-8b-instruct-fast"  # no JSON mode: asked in words, its JSON taken out of prose
 JSON_MODE_OBJECT = ["gpt-4o", "gpt-4", "gpt-4.1", "@cf/meta/llama-4-scout-17b-16e-instruct", "@cf/ibm-granite/granite-4.0-h-micro"]
 
 
@@ -221,7 +222,7 @@ GOOD = {"city": "Lisbon", "population": 545000, "tags": ["coast", "capital"]}
     "Sure! Here is the JSON:\n" + json.dumps(GOOD) + "\nLet me know if you need more.",
     "Here you go:\n```\n" + json.dumps(GOOD, indent=2) + "\n```\nThat is all.",
 ], ids=["fence", "prose", "prose-and-fence"])
-@pytest.mark.parametrize("model", ["gpt-4o-mini", "gpt-4o"])
+@pytest.mark.parametrize("model", [LLAMA_FAST, "gpt-4o"])
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_wrapped_json_is_taken_out(scripted_gateway, httpserver, wrapped, model, stream):
     calls = _scripted(httpserver, [_legacy(wrapped)])
@@ -240,9 +241,8 @@ def test_wrapped_json_is_taken_out(scripted_gateway, httpserver, wrapped, model,
 def test_openai_node_zod_parses_an_answer_wrapped_in_prose_and_a_fence(scripted_gateway, httpserver):
     answer = {"steps": [{"explanation": "Subtract 7", "output": "8x = -30"}], "final_answer": "x = -3.75", "confidence": 0.9}
     calls = _scripted(httpserver, [_legacy("Here is the solution:\n```json\n" + json.dumps(answer) + "\n```\nHope it helps.")])
-    result = _node_zod(scripted_gateway.url, "sk-test-key", ["gpt-4o-mini"])["gpt-4o-mini"]
-    # `model` is the one that answered (gpt-4o-mini is its alias), as X-Model says.
-    assert result["parse"] == {"ok": {"parsed": answer, "model": "@cf/meta/llama-3.1-8b-instruct-fast"}}
+    result = _node_zod(scripted_gateway.url, "sk-test-key", [LLAMA_FAST])[LLAMA_FAST]
+    assert result["parse"] == {"ok": {"parsed": answer, "model": LLAMA_FAST}}
     assert result["stream"] == {"ok": {"parsed": answer}}
     assert len(calls) == 3  # parse, stream, tool: one upstream call each, none repaired
 
@@ -250,7 +250,7 @@ def test_openai_node_zod_parses_an_answer_wrapped_in_prose_and_a_fence(scripted_
 def test_a_wrong_answer_is_repaired_once_with_the_error(scripted_gateway, httpserver):
     calls = _scripted(httpserver, [_legacy('{"city": "Lisbon", "population": "many"}'), _legacy(json.dumps(GOOD))])
     response = httpx.post(f"{scripted_gateway.url}/v1/chat/completions", headers=KEY, timeout=30, json={
-        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Lisbon"}], "response_format": _schema_format()})
+        "model": LLAMA_FAST, "messages": [{"role": "user", "content": "Lisbon"}], "response_format": _schema_format()})
     assert response.status_code == 200, response.text
     assert json.loads(response.json()["choices"][0]["message"]["content"]) == GOOD
     assert response.headers["X-Structured-Output"] == "repaired"
@@ -263,7 +263,7 @@ def test_a_wrong_answer_is_repaired_once_with_the_error(scripted_gateway, httpse
 def test_a_second_wrong_answer_is_a_clear_error(scripted_gateway, httpserver):
     calls = _scripted(httpserver, [_legacy("I cannot do JSON."), _legacy('{"city": 5}')])
     response = httpx.post(f"{scripted_gateway.url}/v1/chat/completions", headers=KEY, timeout=30, json={
-        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Lisbon"}], "response_format": _schema_format(),
+        "model": LLAMA_FAST, "messages": [{"role": "user", "content": "Lisbon"}], "response_format": _schema_format(),
         "stream": True})
     assert response.status_code == 502
     error = response.json()["error"]
@@ -282,3 +282,39 @@ def test_strict_tool_arguments_are_repaired(scripted_gateway, httpserver):
         model="gpt-4o", messages=[{"role": "user", "content": "Book two nights"}], tools=[tool])
     assert json.loads(completion.choices[0].message.tool_calls[0].function.arguments) == {"nights": 2}
     assert len(calls) == 2
+
+
+# --- an alias whose model has no JSON mode answers by its JSON-mode sibling -----------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_an_alias_asking_for_json_is_answered_by_the_json_mode_sibling(scripted_gateway, httpserver, stream):
+    calls = _scripted(httpserver, [{"response": GOOD, "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}}])
+    response = httpx.post(f"{scripted_gateway.url}/v1/chat/completions", headers=KEY, timeout=30, json={
+        "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Lisbon"}], "response_format": _schema_format(),
+        "stream": stream})
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Model"] == "@cf/ibm-granite/granite-4.0-h-micro"
+    assert response.headers["X-Model-Resolution"] == "alias+json-mode"
+    assert response.headers["X-Requested-Model"] == "gpt-4o-mini"
+    # Asked through Workers AI's own JSON mode, with the client's schema.
+    assert calls[0]["inputs"]["response_format"] == {"type": "json_schema", "json_schema": SCHEMA}
+    if stream:
+        events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: {")]
+        assert {e["model"] for e in events} == {"@cf/ibm-granite/granite-4.0-h-micro"}
+        assert json.loads("".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])) == GOOD
+    else:
+        assert response.json()["model"] == "@cf/ibm-granite/granite-4.0-h-micro"
+        assert json.loads(response.json()["choices"][0]["message"]["content"]) == GOOD
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "gpt-4o-mini"},  # no JSON asked for
+    {"model": LLAMA_FAST, "response_format": _schema_format()},  # the model named by id: the client chose it
+], ids=["no-json", "by-id"])
+def test_the_sibling_stands_in_only_for_an_alias_asking_for_json(scripted_gateway, httpserver, body):
+    _scripted(httpserver, [_legacy(json.dumps(GOOD))])
+    response = httpx.post(f"{scripted_gateway.url}/v1/chat/completions", headers=KEY, timeout=30,
+                          json={**body, "messages": [{"role": "user", "content": "Lisbon"}]})
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Model"] == LLAMA_FAST

@@ -154,3 +154,42 @@ def test_the_stream_relay_keeps_an_object_response():
     text = "".join(json.loads(e[6:])["choices"][0]["delta"].get("content") or ""
                    for e in events if e.startswith("data: {") and json.loads(e[6:])["choices"])
     assert json.loads(text) == {"a": [1, 2]}
+
+
+# --- the JSON-mode sibling --------------------------------------------------------------------------------
+
+from gateway.catalog import DEFAULT_ALIASES, resolve  # noqa: E402
+
+GRANITE = "@cf/ibm-granite/granite-4.0-h-micro"
+LLAMA_FAST = "@cf/meta/llama-3.1-8b-instruct-fast"
+SCHEMA_FORMAT = {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}}
+
+
+@pytest.mark.parametrize("name, body, expected, via", [
+    ("gpt-4o-mini", SCHEMA_FORMAT, GRANITE, "alias+json-mode"),
+    ("gpt-4o-mini", {"response_format": {"type": "json_object"}}, GRANITE, "alias+json-mode"),
+    ("gpt-4o-mini-2024-07-18", SCHEMA_FORMAT, GRANITE, "family+json-mode"),
+    (None, SCHEMA_FORMAT, GRANITE, "default+json-mode"),
+    ("gpt-4o-mini", {}, LLAMA_FAST, "alias"),  # no JSON asked for
+    ("gpt-4o-mini", {"response_format": {"type": "text"}}, LLAMA_FAST, "alias"),
+    ("gpt-4o-mini", {"tools": [{"type": "function", "function": {"name": "f", "strict": True, "parameters": {"type": "object"}}}]},
+     LLAMA_FAST, "alias"),  # strict tools are checked, not a reason to change the model
+    (LLAMA_FAST, SCHEMA_FORMAT, LLAMA_FAST, "id"),  # named by id: the client's choice stands
+    ("gpt-4o", SCHEMA_FORMAT, "@cf/meta/llama-3.3-70b-instruct-fp8-fast", "alias"),  # has JSON mode itself
+])
+def test_an_alias_asking_for_json_gets_the_json_mode_sibling(name, body, expected, via):
+    resolved = resolve(name, "chat", aliases=DEFAULT_ALIASES)
+    routed = structured.json_mode_sibling(resolved, structured.requirement(body))
+    assert (routed.model.id, routed.via) == (expected, via)
+    assert routed.requested == resolved.requested
+
+
+def test_the_sibling_has_json_mode_and_costs_less():
+    from gateway import contracts, pricing
+
+    def json_mode(model_id):  # the contract's Messages variant takes `response_format`
+        return "response_format" in contracts.contract_for(model_id).variant("messages").get("properties", {})
+
+    for model_id, sibling in structured.JSON_MODE_SIBLINGS.items():
+        assert json_mode(sibling) and not json_mode(model_id)
+        assert pricing.PRICES[sibling].output < pricing.PRICES[model_id].output

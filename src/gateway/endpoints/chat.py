@@ -22,8 +22,9 @@ async def chat_completions(ctx: Context):
     resolved = await resolve_model(ctx, body.get("model"), CHAT, also=(TEXT_TO_IMAGE, IMAGE_TO_IMAGE, MODERATION))
     if is_image_model(resolved):
         return await image_chat(ctx, body, resolved)
-    request = ChatRequest.parse(body, resolved.model)
     need = structured.requirement(body)
+    resolved = structured.json_mode_sibling(resolved, need)
+    request = ChatRequest.parse(body, resolved.model)
     if need is not None:
         # The answer is checked (and maybe repaired) before the client sees any of it: the model
         # answers whole, and a stream is made of the checked answer.
