@@ -27,6 +27,12 @@ TYPES_DIR = ROOT / "node_modules" / "@cloudflare" / "workers-types"
 NOT_IN_TYPES: dict[str, str] = {
     "@cf/meta/llama-3.1-8b-instruct-fast": "model page llama-3.1-8b-instruct-fast.json; 'remain active' in the 2026-05-08 notice",
     "@cf/runwayml/stable-diffusion-v1-5-img2img": "model page stable-diffusion-v1-5-img2img.json; no retirement notice",
+    "@cf/cloudflare/clef": "model page clef.json (0ae61c0b7257); 2026-10-01 changelog",
+    "@cf/cloudflare/clef-flash": "model page clef-flash.json (0ae61c0b7257); 2026-10-01 changelog",
+    "@cf/cloudflare/clef-omni": "model page clef-omni.json (db7f9affd470)",
+    "@cf/baai/omni-bge-base-en-v1.5": "model page omni-bge-base-en-v1.5.json (bc81a021)",
+    "@cf/utter-project/eurollm-9b-it": "model page eurollm-9b-it.json (e0daf8d94342)",
+    "@cf/swiss-ai/apertus-v1.5-8b": "model page apertus-v1.5-8b.json (448f84563481)",
 }
 
 

@@ -90,8 +90,8 @@ EQUIVALENT: dict[str, str] = {
     "metering:178:45:zero": "one call prepaid is one reservation, as its own would be",
     "metering:300:12:drop": "the settlement's one yield lets the answer go out before its write starts: an order of "
                             "microtasks, not what is written",
-    "pricing:37:18:bool": "Price is never changed once made: frozen or not, it reads the same",
-    **{f"pricing:{line}:{column}:number": _UNITS for line, column in ((42, 19), (43, 20), (44, 18), (45, 18), (46, 26))},
+    "pricing:38:18:bool": "Price is never changed once made: frozen or not, it reads the same",
+    **{f"pricing:{line}:{column}:number": _UNITS for line, column in ((43, 19), (44, 20), (45, 18), (46, 18), (47, 26))},
     **{f"usage:{line}:29:{op}": _CACHE for line in (26, 39) for op in ("number", "zero")},
     "usage:36:25:binop": "int(epoch / 86400) is int(epoch // 86400) for every epoch a clock gives (positive)",
     "usage:41:40:number": "a second more per day since 1970 stays under a day of drift until the year 2206",

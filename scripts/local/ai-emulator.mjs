@@ -13,6 +13,7 @@ import { renderImage, renderSpeech } from "./emulator-media.mjs";
 import { checkInput, checkOutput } from "./contract-validate.mjs";
 import { schemaInstance } from "./schema-instance.mjs";
 import { checkGatewayOptions } from "./gateway-options.mjs";
+import { decision } from "./emulator-decision.mjs";
 
 const encoder = new TextEncoder();
 
@@ -246,7 +247,8 @@ function textGeneration(model, inputs) {
 
   if (!inputs.stream) {
     if (openaiShaped) {
-      const message = { role: "assistant", content: tool ? "" : reply };
+      // `refusal` and `logprobs` are required by the pages of the OpenAI-shaped models (null when none).
+      const message = { role: "assistant", content: tool ? "" : reply, refusal: null };
       if (tool) {
         message.tool_calls = [{ id: "call_emulated_0", type: "function", function: { name: toolName, arguments: JSON.stringify(toolArgs) } }];
       }
@@ -255,7 +257,7 @@ function textGeneration(model, inputs) {
         object: "chat.completion",
         created: 1764028800,
         model,
-        choices: [{ index: 0, message, finish_reason: tool ? "tool_calls" : finish }],
+        choices: [{ index: 0, message, finish_reason: tool ? "tool_calls" : finish, logprobs: null }],
         usage,
       };
     }
@@ -464,6 +466,10 @@ async function emulate(model, inputs, options) {
     case "speech-to-text":
       return /nova-3/.test(model) ? novaTranscript(await audioStreamSize(inputs.audio), inputs) : speechToText(model, inputs);
     case "text-to-speech": return textToSpeech(model, inputs);
+    case "decision": return decision(model, inputs);
+    case "streaming-speech-to-text":
+      // Workers AI opens flux only as a WebSocket (`{websocket: true}`); the emulator has none.
+      throw new AiError(5006, `${model} is a WebSocket model: call it with { websocket: true }`);
   }
 }
 

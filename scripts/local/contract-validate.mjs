@@ -1,6 +1,6 @@
 // A small JSON Schema validator for the subset the Workers AI model contracts use
 // (src/gateway/model_contracts.json): type, enum, minimum/maximum, minLength/maxLength,
-// minItems/maxItems, pattern, properties, required, additionalProperties, items,
+// minItems/maxItems, pattern, properties, required, minProperties/maxProperties, additionalProperties, items,
 // oneOf, anyOf, and {"$ref": "<name>"} pointing into the file's `defs`.
 //
 // Output schemas are checked with `loose` (oneOf read as anyOf).
@@ -21,6 +21,8 @@ function typeMatches(expected, actual, schema) {
   if (expected === "number" && actual === "integer") return true;
   // A "binary string" (format: binary) may be bytes or a stream as well as a string.
   if (expected === "string" && actual === "binary" && schema.format === "binary") return true;
+  // Bytes and streams are JS objects: a page's `{type: object}` body (nova-3, flux-2) takes them.
+  if (expected === "object" && actual === "binary") return true;
   return false;
 }
 
@@ -74,6 +76,9 @@ export function validate(schema, value, defs = {}, path = "", loose = false) {
     for (const name of s.required || []) {
       if (value[name] === undefined) problems.push(`required properties at '${at}' are '${s.required.join("','")}' ('${name}' is missing)`);
     }
+    const count = Object.values(value).filter((item) => item !== undefined).length;
+    if (count < (s.minProperties ?? 0)) problems.push(`'${at}' must NOT have fewer than ${s.minProperties} properties`);
+    if (s.maxProperties !== undefined && count > s.maxProperties) problems.push(`'${at}' must NOT have more than ${s.maxProperties} properties`);
     for (const [name, item] of Object.entries(value)) {
       if (item === undefined) continue;
       if (name in props) {

@@ -10,7 +10,7 @@ from . import envelopes, ledger, limits, usage
 from .auth import require_api_key, require_translate_secret
 from .budget import Budget
 from .cors import cors_headers, preflight
-from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, moderations, playground, responses, translate
+from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, moderations, playground, responses, run, translate
 from .endpoints import usage as usage_endpoint
 from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
@@ -42,7 +42,7 @@ ROUTER = Router(
         Route(("GET", "POST"), "/v2/usage", deepl.usage, auth=deepl_secret, errors=envelopes.deepl),
         Route(("GET", "POST"), "/v2/languages", deepl.language_list, auth=deepl_secret, errors=envelopes.deepl),
         *deepl.UNSUPPORTED_FEATURE_ROUTES,
-        Route(("POST",), "/ai/run/{model:path}", translate.ai_run, errors=envelopes.cloudflare),
+        Route(("POST",), "/ai/run/{model:path}", run.ai_run, errors=envelopes.cloudflare),
         Route(("GET",), "/v1/usage", usage_endpoint.get_usage, auth=usage_endpoint.require_usage_key),
     ]
 )

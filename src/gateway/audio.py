@@ -287,7 +287,8 @@ def _parse_speech(body: dict, model: Model) -> Speech:
         raise bad_request("`input` is required: the text to speak.", param="input")
     if len(text) > MAX_SPEECH_CHARS:
         raise bad_request(f"`input` is longer than {MAX_SPEECH_CHARS} characters.", param="input")
-    fmt = body.get("response_format") or "mp3"
+    # Only a missing (or null) format means the default: "" is a format OpenAI's description refuses.
+    fmt = "mp3" if body.get("response_format") is None else body["response_format"]
     if not isinstance(fmt, str) or fmt not in SPEECH_CONTENT_TYPES:
         raise bad_request(f"`response_format` must be one of {', '.join(SPEECH_CONTENT_TYPES)}.", param="response_format")
     voice = body.get("voice")

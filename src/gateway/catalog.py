@@ -30,6 +30,11 @@ TEXT_TO_SPEECH = "text-to-speech"
 TRANSLATION = "translation"
 # Safety classification (llama-guard): Workers AI files it under Text Generation.
 MODERATION = "moderation"
+# Clef's decisions (typed questions about a `state`, answered with probabilities): Workers AI
+# files them under Text Generation too, but they take no `messages`. Served at /ai/run/<model>.
+DECISION = "decision"
+# Speech recognition over a WebSocket only (Deepgram's flux): listed, not served.
+STREAMING_SPEECH_TO_TEXT = "streaming-speech-to-text"
 
 # Workers AI's own task names, shown in /v1/models so users can look models up in Cloudflare's docs.
 WORKERS_AI_TASK = {
@@ -41,6 +46,8 @@ WORKERS_AI_TASK = {
     TEXT_TO_SPEECH: "Text-to-Speech",
     TRANSLATION: "Translation",
     MODERATION: "Text Generation",
+    DECISION: "Text Generation",
+    STREAMING_SPEECH_TO_TEXT: "Automatic Speech Recognition",
 }
 
 # Workers AI task names (as the live list reports them) → the gateway's task. Tasks not
@@ -111,6 +118,10 @@ MODELS: tuple[Model, ...] = (
     _m("@cf/mistralai/mistral-small-3.1-24b-instruct", CHAT, "tools", "vision"),
     _m("@cf/deepseek-ai/deepseek-r1-distill-qwen-32b", CHAT),
     _m("@cf/ibm-granite/granite-4.0-h-micro", CHAT, "tools"),
+    # European languages; their pages (e0daf8d943427, 448f84563481) publish no schema, so the gateway
+    # knows no contract for them and sends plain chat inputs. apertus needs access approval.
+    _m("@cf/utter-project/eurollm-9b-it", CHAT, "tools"),
+    _m("@cf/swiss-ai/apertus-v1.5-8b", CHAT, "tools", "vision"),
     # The -lora variants "remain active" (2026-05-08 notice): base models that take a `lora` adapter.
     _m("@cf/google/gemma-2b-it-lora", CHAT, "lora"),
     _m("@cf/google/gemma-7b-it-lora", CHAT, "lora"),
@@ -126,6 +137,7 @@ MODELS: tuple[Model, ...] = (
     _m("@cf/google/embeddinggemma-300m", EMBEDDINGS, dimensions=768, max_batch=100),
     _m("@cf/qwen/qwen3-embedding-0.6b", EMBEDDINGS, dimensions=1024, max_batch=100),
     _m("@cf/pfnet/plamo-embedding-1b", EMBEDDINGS, dimensions=2048, max_batch=100),  # Japanese; page 05b5f46cc674
+    _m("@cf/baai/omni-bge-base-en-v1.5", EMBEDDINGS, dimensions=768, max_batch=100),  # page bc81a021; bge-base's schema
     # Images. `output`: "png-stream" / "jpeg-stream" (bytes as a stream) or "b64-jpeg" ({image: base64}).
     # `steps_param`: the input that takes the step count; `sized`: whether width/height are taken.
     # `input`: "multipart" for FLUX.2 (prompt and options as form fields, pages 396d5241ece0 / 17331b86400e).
@@ -158,6 +170,12 @@ MODELS: tuple[Model, ...] = (
     # Translation. indictrans2 translates English into the Indic languages of languages.INDICTRANS2.
     _m("@cf/meta/m2m100-1.2b", TRANSLATION, max_batch=100),
     _m("@cf/ai4bharat/indictrans2-en-indic-1B", TRANSLATION, source="en"),  # page 05b5f46cc674
+    # Decisions (pages 0ae61c0b7257, db7f9affd470; 2026-10-01 changelog): `model` selects the variant.
+    _m("@cf/cloudflare/clef", DECISION, "vision"),
+    _m("@cf/cloudflare/clef-flash", DECISION, "vision"),
+    _m("@cf/cloudflare/clef-omni", DECISION, "vision", "audio"),
+    # WebSocket only (page 6dac5687dcac; 2025-10-02 changelog): no request/response endpoint can serve it.
+    _m("@cf/deepgram/flux", STREAMING_SPEECH_TO_TEXT),
 )
 
 BY_ID: dict[str, Model] = {model.id: model for model in MODELS}
@@ -309,13 +327,13 @@ class Resolved:
     via: str
 
 
-# Models the live list files under a served task whose published schema is not that task's:
-# the Clef decision models (listed as Text Generation; their input is `model`, `state`,
-# `questions`, never `messages`) and Deepgram's flux (listed as speech recognition, but a
-# streaming WebSocket model that takes no whisper-style `audio`). Matched by the id's last
-# segment; they are passed through by id only, never offered as chat or transcription models.
-NOT_SERVED_NAMES: frozenset[str] = frozenset({"clef", "clef-flash", "clef-omni"})
-NOT_SERVED_IDS: frozenset[str] = frozenset({"@cf/deepgram/flux"})
+# Models the live list files under a task whose published schema is not that task's, by the id's
+# last segment, for ids this table does not list yet: the Clef decision models (listed as Text
+# Generation; their input is `model`, `state`, `questions`, never `messages`) and Deepgram's flux
+# (listed as speech recognition, but WebSocket only). Never offered as chat or transcription models.
+OWN_TASK_BY_NAME: dict[str, str] = {
+    "clef": DECISION, "clef-flash": DECISION, "clef-omni": DECISION, "flux": STREAMING_SPEECH_TO_TEXT,
+}
 
 
 @dataclass(frozen=True)
@@ -330,9 +348,7 @@ class LiveModel:
     def task(self) -> str | None:
         if self.id in BY_ID:
             return BY_ID[self.id].task
-        if self.id in NOT_SERVED_IDS or self.id.rsplit("/", 1)[-1] in NOT_SERVED_NAMES:
-            return None
-        return TASK_OF_WORKERS_AI.get(self.workers_ai_task)
+        return OWN_TASK_BY_NAME.get(self.id.rsplit("/", 1)[-1]) or TASK_OF_WORKERS_AI.get(self.workers_ai_task)
 
     @property
     def paid(self) -> bool:

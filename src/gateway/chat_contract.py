@@ -185,6 +185,21 @@ def carry_usage_details(completion_body: dict, raw_usage) -> dict:
     return completion_body
 
 
+def _message_properties(message_schema: dict) -> dict:
+    """What a message may hold: its properties, or, for a page that writes messages as a oneOf by
+    role (the OpenAI-compatible models), the union of the roles' properties, the user's first (its
+    content takes the richest parts: images, audio, files)."""
+    if "properties" in message_schema:
+        return message_schema["properties"]
+    roles = [resolve(v) for v in contracts.variants(message_schema)]
+    roles.sort(key=lambda v: "user" not in (resolve((v.get("properties") or {}).get("role") or {}).get("enum") or ()))
+    union: dict = {}
+    for role in roles:
+        for name, schema in (role.get("properties") or {}).items():
+            union.setdefault(name, schema)
+    return union
+
+
 def _messages_shape(model_id: str) -> _MessagesShape | None:
     if model_id in _SHAPES:
         return _SHAPES[model_id]
@@ -193,8 +208,7 @@ def _messages_shape(model_id: str) -> _MessagesShape | None:
     variant = contract.variant("messages") if contract is not None else None
     if variant is not None:
         props = variant.get("properties") or {}
-        message_schema = resolve(resolve(props["messages"]).get("items") or {})
-        message_props = message_schema.get("properties") or {}
+        message_props = _message_properties(resolve(resolve(props["messages"]).get("items") or {}))
         content_schema = resolve(message_props.get("content") or {"type": "string"})
         part_schema = _part_schema(content_schema)
         shape = _MessagesShape(

@@ -271,6 +271,7 @@ def validate(schema, value, defs: dict | None = None, path: str = "", loose: boo
     if types:
         ok = any(
             t == actual or (t == "number" and actual == "integer") or (t == "string" and actual == "binary" and s.get("format") == "binary")
+            or (t == "object" and actual == "binary")  # bytes and streams are objects to Workers AI's validator
             for t in types
         )
         if not ok:
@@ -305,6 +306,10 @@ def validate(schema, value, defs: dict | None = None, path: str = "", loose: boo
         for name in s.get("required") or []:
             if name not in value:
                 problems.append(f"required properties at '{at}' are {s['required']} ('{name}' is missing)")
+        if len(value) < s.get("minProperties", 0):
+            problems.append(f"'{at}' must NOT have fewer than {s['minProperties']} properties")
+        if "maxProperties" in s and len(value) > s["maxProperties"]:
+            problems.append(f"'{at}' must NOT have more than {s['maxProperties']} properties")
         extra = s.get("additionalProperties")
         for name, item in value.items():
             if name in props:

@@ -35,7 +35,8 @@ BODY_LIMITS: dict[str, int] = {
     # 50 000 characters, each at most 12 bytes as a JSON escape or percent-encoded UTF-8.
     "/translate": 1 * MiB,
     "/v2/translate": 1 * MiB,
-    "/ai/run/{model:path}": 1 * MiB,
+    # Translation's one text, or a Clef decision with its images (4 at most, kept in the runtime).
+    "/ai/run/{model:path}": 16 * MiB,
 }
 
 # What one JSON body may make json.loads build, in units of ~40 bytes of Python heap or less: every

@@ -27,7 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from .catalog import BY_ID, CHAT, EMBEDDINGS, IMAGE_TO_IMAGE, MODERATION, SPEECH_TO_TEXT, TEXT_TO_IMAGE, TEXT_TO_SPEECH, TRANSLATION
+from .catalog import (BY_ID, CHAT, DECISION, EMBEDDINGS, IMAGE_TO_IMAGE, MODERATION, SPEECH_TO_TEXT, STREAMING_SPEECH_TO_TEXT,
+                      TEXT_TO_IMAGE, TEXT_TO_SPEECH, TRANSLATION)
 
 USD_PER_1000_NEURONS = 0.011
 FREE_NEURONS_PER_DAY = 10_000
@@ -73,6 +74,10 @@ PRICES: dict[str, Price] = {
     "@cf/black-forest-labs/flux-1-schnell": _p(tile=0.0000528, step=0.0001056),
     "@cf/openai/whisper": _p(audio_minute=0.0005),
     "@cf/openai/whisper-large-v3-turbo": _p(audio_minute=0.00051, source="model page"),
+    # Decisions: input tokens only (model pages 0ae61c0b7257, db7f9affd470).
+    "@cf/cloudflare/clef": _p(input=0.24, source="model page"),
+    "@cf/cloudflare/clef-flash": _p(input=0.09, source="model page"),
+    "@cf/cloudflare/clef-omni": _p(input=0.15, source="model page"),
 }
 
 # For a model without a published price in the sources above: a listed model of the same kind
@@ -87,6 +92,8 @@ FALLBACK: dict[str, str] = {
     # No text-to-speech price is on the pricing page: a speech minute priced like whisper's.
     TEXT_TO_SPEECH: "@cf/openai/whisper-large-v3-turbo",
     TRANSLATION: "@cf/meta/m2m100-1.2b",
+    DECISION: "@cf/cloudflare/clef",
+    STREAMING_SPEECH_TO_TEXT: "@cf/openai/whisper-large-v3-turbo",
 }
 
 CHARS_PER_TOKEN = 4
@@ -302,6 +309,8 @@ def bound(model_id: str, inputs: dict, *, audio_bytes: int | None = None) -> flo
     elif task == TRANSLATION:
         source = sum(tokens_bound(t) + 2 for t in _texts(inputs.get("text")))
         usd = _text_generation_usd(price, source, TRANSLATION_OUTPUT_FACTOR * source + TRANSLATION_OUTPUT_EXTRA)
+    elif task == DECISION:
+        usd = decision_tokens(inputs) * price.input / 1e6
     elif task == SPEECH_TO_TEXT:
         size = AUDIO_MAX_BYTES if audio_bytes is None else audio_bytes
         usd = size / AUDIO_BOUND_BYTES_PER_SECOND / 60 * price.audio_minute
@@ -327,6 +336,10 @@ def estimate(model_id: str, inputs: dict, result, *, audio_bytes: int | None = N
         if out is None and isinstance(result.get("translations"), list):
             out = "".join(t for t in result["translations"] if isinstance(t, str))
         usd = translation_usd(price, "".join(_texts(inputs.get("text"))), out if isinstance(out, str) else "")
+    elif task == DECISION:
+        usage = result.get("usage")
+        reported = _number(usage.get("input_tokens")) if isinstance(usage, dict) else None
+        usd = (decision_tokens(inputs) if reported is None else max(0, int(reported))) * price.input / 1e6
     elif task in (TEXT_TO_IMAGE, IMAGE_TO_IMAGE):
         steps, tiles = _image_units(inputs, BY_ID.get(model_id))
         usd = steps * price.step + tiles * price.tile
@@ -352,6 +365,19 @@ def is_text_generation(model_id: str) -> bool:
 
 
 # --- the other kinds --------------------------------------------------------------------------------
+
+
+# Clef's media inputs: each image, audio clip or video counted like a chat image, at the most a
+# vision prompt's image takes (the pages publish no per-item token count).
+_DECISION_MEDIA = ("images", "audio", "videos")
+
+
+def decision_tokens(inputs: dict) -> int:
+    """At most the input tokens of a Clef call: its JSON text (state, questions) without the media,
+    which are counted per item instead of by their base64's length."""
+    media = sum(len(v) for k in _DECISION_MEDIA if isinstance(v := inputs.get(k), list))
+    text = _json_text({k: v for k, v in inputs.items() if k not in _DECISION_MEDIA})
+    return tokens_bound(text) + media * IMAGE_PROMPT_TOKENS + TEMPLATE_TOKENS
 
 
 def _texts(value) -> list[str]:

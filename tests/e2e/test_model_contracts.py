@@ -73,7 +73,7 @@ def test_tools_are_called_with_undescribed_functions(client, model):
         assert message.tool_calls[0].function.name == "get_weather"
 
 
-VISION = [m.id for m in catalog.MODELS if "vision" in m.capabilities]
+VISION = [m.id for m in catalog.MODELS if "vision" in m.capabilities and m.task == catalog.CHAT]
 
 
 @pytest.mark.parametrize("model", VISION)

@@ -154,6 +154,26 @@ def test_every_ai_call_of_every_route_is_metered(spend, httpserver, index, patte
         assert usage_day(spend, KEY, day).get("ai_calls", 0) == 0
 
 
+def test_a_clef_decision_is_metered_from_the_input_tokens_it_reports(spend, httpserver):
+    """Clef is priced per input token only ($0.24 per M, its model page): 2 000 000 reported input
+    tokens are $0.48, 43 636.4 neurons at $0.011 per 1 000."""
+    def clef(request):
+        sent = json.loads(request.get_data())
+        assert sent["model"] == "@cf/cloudflare/clef"
+        return Response(json.dumps({"model": "clef", "answers": {"q": {"type": "noul", "noul": 0.9}},
+                                    "usage": {"input_tokens": 2_000_000, "output_tokens": 1}}), content_type="application/json")
+    httpserver.expect_request("/ai/run").respond_with_handler(clef)
+    day = "2026-03-01"
+    response = httpx.post(f"{spend.url}/ai/run/@cf/cloudflare/clef", timeout=30,
+                          headers={"Authorization": f"Bearer {KEY}", "X-Test-Now": at(day)},
+                          json={"state": "a ticket", "questions": {"q": {"type": "noul", "instructions": "Urgent?"}}})
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["answers"]["q"]["noul"] == 0.9
+    totals = usage_day(spend, KEY, day, wait_for=lambda t: t.get("ai_calls", 0) == 1)
+    assert totals["ai_calls"] == 1
+    assert totals["neurons"] == pytest.approx(43_636.4, abs=0.1)
+
+
 @pytest.mark.parametrize("day, credential", [
     ("2026-02-11", {"params": {"auth_key": BUDGETED}}),
     ("2026-02-12", {"form": {"auth_key": BUDGETED}}),

@@ -74,8 +74,9 @@ def test_speech_format_support_is_explicit():
     assert speech.inputs == {"text": "x", "encoding": "linear16", "container": "wav", "speaker": "luna"}
 
 
-@pytest.mark.parametrize("fmt", [["mp3"], {"a": 1}, 3])
+@pytest.mark.parametrize("fmt", [["mp3"], {"a": 1}, 3, "", False])
 def test_a_speech_format_that_is_not_a_string_is_a_400(fmt):
+    # "" and false too (the schemathesis run again): only a missing or null format is the default.
     # Found by the schemathesis run: a list here used to raise TypeError (unhashable) -> 500.
     with pytest.raises(ApiError) as raised:
         audio.parse_speech({"input": "x", "response_format": fmt}, BY_ID["@cf/deepgram/aura-1"])

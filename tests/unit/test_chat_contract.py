@@ -5,7 +5,7 @@ import pytest
 from gateway import catalog, chat_contract, contracts
 from gateway.chat import ChatRequest
 
-CHAT_MODELS = [m for m in catalog.MODELS if m.task == catalog.CHAT]
+CHAT_MODELS = [m for m in catalog.MODELS if m.task == catalog.CHAT and contracts.contract_for(m.id) is not None]
 
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}, "unit": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
@@ -99,3 +99,18 @@ def test_https_image_becomes_a_data_url_for_scout():
     chat_contract.fill_images(plan, request.inputs, {"https://example.com/a.png": "data:image/png;base64,iVBORw=="})
     assert request.inputs["messages"][0]["content"][1]["image_url"]["url"] == "data:image/png;base64,iVBORw=="
     assert contracts.check_input(model.id, request.inputs) == []
+
+
+@pytest.mark.parametrize("model_id", ["@cf/moonshotai/kimi-k2.6", "@cf/qwen/qwen3.8-27b", "@cf/google/gemma-4-26b-a4b-it"])
+def test_a_page_writing_messages_by_role_still_takes_image_parts(model_id):
+    """Their pages give messages as a oneOf by role; the user's content takes image parts, so an image
+    stays a part (not a data: URL pasted as text), and the call fits."""
+    model = catalog.BY_ID[model_id]
+    url = "data:image/png;base64,iVBORw0KGgo="
+    body = {"model": model_id, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": url}}]}]}
+    request = ChatRequest.parse(body, model)
+    chat_contract.adapt(model_id, request.inputs, stream=False)
+    parts = request.inputs["messages"][0]["content"]
+    assert isinstance(parts, list) and {"type": "image_url", "image_url": {"url": url}} in parts
+    assert contracts.check_input(model_id, request.inputs) == []

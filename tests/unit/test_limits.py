@@ -33,7 +33,7 @@ MiB = 1_048_576
     ("/v1/audio/speech", 65_536),
     ("/translate", 1_048_576),
     ("/v2/translate", 1_048_576),
-    ("/ai/run/{model:path}", 1_048_576),
+    ("/ai/run/{model:path}", 16 * 1_048_576),
     ("/v1/models", 65_536),
     ("/v1/moderations", 65_536),
     ("/no/such/route", 65_536),

@@ -239,3 +239,39 @@ def test_the_bound_is_never_below_the_estimate():
 def test_token_counts():
     assert pricing.tokens("") == 0 and pricing.tokens(None) == 0 and pricing.tokens("abcd") == 1 and pricing.tokens("abcde") == 2
     assert pricing.tokens_bound("abc") == 3 and pricing.tokens_bound("é") == 2 and pricing.tokens_bound(None) == 0
+
+
+# --- Clef's decisions: $0.24 (clef), $0.09 (clef-flash), $0.15 (clef-omni) per M input tokens, nothing per output token
+
+
+CLEF = "@cf/cloudflare/clef"
+CLEF_FLASH = "@cf/cloudflare/clef-flash"
+CLEF_OMNI = "@cf/cloudflare/clef-omni"
+
+
+@pytest.mark.parametrize("model_id, usd_per_m", [(CLEF, 0.24), (CLEF_FLASH, 0.09), (CLEF_OMNI, 0.15)])
+def test_a_decision_is_priced_from_the_input_tokens_it_reports(model_id, usd_per_m):
+    inputs = {"model": "clef", "state": "s", "questions": {"q": {"type": "noul", "instructions": "?"}}}
+    result = {"model": "clef", "answers": {}, "usage": {"input_tokens": 1_000_000, "output_tokens": 999_999}}
+    assert pricing.estimate(model_id, inputs, result) == pytest.approx(n(usd_per_m), rel=1e-9)
+
+
+def test_a_decision_without_usage_is_priced_from_its_text_and_media():
+    # {"model": "clef", "state": "abcd", "questions": {}} is 51 ASCII characters of JSON: at most 51
+    # tokens, 16 for the template, and 6 404 (4 x 1 601) for each image or audio clip.
+    inputs = {"model": "clef", "state": "abcd", "questions": {}}
+    assert len('{"model": "clef", "state": "abcd", "questions": {}}') == 51
+    assert pricing.estimate(CLEF, inputs, {}) == pytest.approx(n((51 + 16) * 0.24 / 1e6), rel=1e-9)
+    with_media = {**inputs, "images": ["data:image/png;base64," + "A" * 40_000, "data:,"], "audio": ["data:audio/wav;base64,AA"],
+                  "videos": ["data:video/mp4;base64,AA"]}
+    assert pricing.bound(CLEF_OMNI, with_media) == pytest.approx(n((51 + 16 + 4 * 6404) * 0.15 / 1e6), rel=1e-9)
+    assert pricing.bound(CLEF, inputs) == pricing.estimate(CLEF, inputs, {"usage": {"output_tokens": 5}})
+
+
+def test_a_negative_reported_count_costs_nothing():
+    inputs = {"model": "clef", "state": "s", "questions": {}}
+    assert pricing.estimate(CLEF, inputs, {"usage": {"input_tokens": -5, "output_tokens": 0}}) == 0
+
+
+def test_an_unknown_decision_model_is_priced_as_the_dearest_clef():
+    assert pricing.FALLBACK[pricing.DECISION] == CLEF and pricing.PRICES[CLEF].input == 0.24

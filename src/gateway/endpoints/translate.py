@@ -3,7 +3,8 @@
 - `POST /translate`: DeepLX (Immersive Translate's "DeepLX" service), and its
   "custom API" batch shape with `text_list`;
 - `POST /v2/translate`: DeepL's own API shape (in `deepl.py`, beside /v2/usage and /v2/languages);
-- `POST /ai/run/{model}`: the Workers AI REST shape the original guide used.
+- `POST /ai/run/{model}`: the Workers AI REST shape the original guide used (`run_translation`,
+  called by endpoints/run.py).
 """
 
 from __future__ import annotations
@@ -140,9 +141,8 @@ async def deeplx(ctx: Context):
     )
 
 
-async def ai_run(ctx: Context, model: str):
-    body = await ctx.request.json_object()
-    resolved = await _model(ctx, model)
+async def run_translation(ctx: Context, resolved: Resolved, body: dict):
+    """/ai/run/<translation model> (endpoints/run.py): one text, the REST API's envelope."""
     text = body.get("text")
     if not isinstance(text, str):
         raise bad_request("`text` is required and must be a string.", param="text")
