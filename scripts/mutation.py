@@ -58,6 +58,8 @@ MODULES: dict[str, dict] = {
     # The isolate's memory: the heap pool every large body takes from, and the token-id limits.
     "heap": {"tests": ["tests/unit/test_heap.py"]},
     "tokens": {"tests": ["tests/unit/test_tokens.py"]},
+    # A key's glossaries: whose they are (the key's hash in every statement), their caps, their entries.
+    "glossaries": {"tests": ["tests/unit/test_glossaries.py"]},
 }
 
 # Mutants that cannot change what the code does, by id (module:line:column:operator), with why.
@@ -72,6 +74,7 @@ EQUIVALENT: dict[str, str] = {
     **{f"budget:109:{c}": _FAST_PATH for c in ("7:boolop", "7:compare0", "21:number", "21:zero", "35:number", "35:zero")},
     "heap:83:31:number": "at least two looks instead of one for a pool that allows no wait: 25 ms more before the 503",
     "tokens:32:8:number": "the size is checked every 4 097 ids instead of 4 096: 128 bytes more past the limit before it is seen",
+    "glossaries:301:18:bool": "DictionaryInfo is never changed once made, nor hashed: frozen or not, it reads the same",
     "ledger:83:4:drop": "reset() stands for a fresh isolate in the tests, none of which leaves settlements kept",
     "ledger:86:18:bool": "Limits is never changed once made: frozen or not, it reads the same",
     "ledger:100:18:number": "-2 is as negative as -1: the SQL takes any negative cap for none",
@@ -97,13 +100,13 @@ EQUIVALENT: dict[str, str] = {
     "usage:41:40:number": "a second more per day since 1970 stays under a day of drift until the year 2206",
     "usage:46:92:number": "a microsecond past midnight: the +0.999 s rounding up absorbs it",
     **{f"limits:{line}:{column}:number": "a slice of another size (65 KiB, 1025 KiB...): every slice's edges are "
-       "handled, so any size gives the same skeleton" for line, column in ((59, 18), (59, 23), (61, 14), (61, 21))},
-    "limits:109:10:compare0": "one more turn with start == size appends an empty piece",
-    "limits:111:14:compare0": "at end == size the slice is the rest of the text: moving past its end changes nothing",
-    "limits:112:19:number": "stepping by two still stops just after a byte that is no backslash, which is all a cut needs",
-    "limits:133:18:binop": "len(parts) + 1 and len(parts) - 1 have the same parity",
-    "limits:176:11:boolop": "a skeleton no pass can shrink stays as it is: the passes left change nothing",
-    "limits:188:54:key": "escaped backslashes replaced by any text without a backslash or hex digit before it: `X__` as `__`",
+       "handled, so any size gives the same skeleton" for line, column in ((65, 18), (65, 23), (67, 14), (67, 21))},
+    "limits:115:10:compare0": "one more turn with start == size appends an empty piece",
+    "limits:117:14:compare0": "at end == size the slice is the rest of the text: moving past its end changes nothing",
+    "limits:118:19:number": "stepping by two still stops just after a byte that is no backslash, which is all a cut needs",
+    "limits:139:18:binop": "len(parts) + 1 and len(parts) - 1 have the same parity",
+    "limits:182:11:boolop": "a skeleton no pass can shrink stays as it is: the passes left change nothing",
+    "limits:194:54:key": "escaped backslashes replaced by any text without a backslash or hex digit before it: `X__` as `__`",
     **{f"usage:{line}:{column}:number": "sums of figures already rounded to thousandths have no fourth decimal: the "
        "rounding only strips float noise, to three places or four" for line, column in ((126, 46), (127, 83))},
 }

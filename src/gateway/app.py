@@ -11,6 +11,7 @@ from .auth import require_api_key, require_translate_secret
 from .budget import Budget
 from .cors import cors_headers, preflight
 from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, moderations, playground, responses, run, translate
+from .endpoints import glossaries
 from .endpoints import usage as usage_endpoint
 from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
@@ -41,6 +42,14 @@ ROUTER = Router(
         Route(("POST",), "/v2/translate", deepl.translate, auth=deepl_secret, errors=envelopes.deepl),
         Route(("GET", "POST"), "/v2/usage", deepl.usage, auth=deepl_secret, errors=envelopes.deepl),
         Route(("GET", "POST"), "/v2/languages", deepl.language_list, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET", "POST"), "/v2/glossaries", glossaries.v2_glossaries, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET", "DELETE"), "/v2/glossaries/{glossary_id}", glossaries.v2_glossary, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET",), "/v2/glossaries/{glossary_id}/entries", glossaries.v2_entries, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET",), "/v2/glossary-language-pairs", glossaries.language_pairs, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET", "POST"), "/v3/glossaries", glossaries.v3_glossaries, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET", "PATCH", "DELETE"), "/v3/glossaries/{glossary_id}", glossaries.v3_glossary, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("GET",), "/v3/glossaries/{glossary_id}/entries", glossaries.v3_entries, auth=deepl_secret, errors=envelopes.deepl),
+        Route(("PUT", "DELETE"), "/v3/glossaries/{glossary_id}/dictionaries", glossaries.v3_dictionaries, auth=deepl_secret, errors=envelopes.deepl),
         *deepl.UNSUPPORTED_FEATURE_ROUTES,
         Route(("POST",), "/ai/run/{model:path}", run.ai_run, errors=envelopes.cloudflare),
         Route(("GET",), "/v1/usage", usage_endpoint.get_usage, auth=usage_endpoint.require_usage_key),

@@ -84,6 +84,30 @@ def parse_aliases(value: str | None) -> dict[str, str]:
     return aliases
 
 
+def parse_translate_engines(model: str | None, pairs: str | None) -> tuple[tuple[str, str, str], ...]:
+    """TRANSLATE_MODEL (every pair) and TRANSLATE_MODELS (`src-tgt=model` pairs, `*` for any
+    language, DeepL or ISO codes: `en-ja=@cf/qwen/qwen3.8-27b,*-ko=gpt-4o-mini`) as (source,
+    target, model) rules, the most specific first. A rule naming an unknown language is skipped."""
+    from .languages import to_m2m100
+    from .errors import ApiError
+
+    rules = []
+    for part in _split_list(pairs):
+        pair, _, name = part.partition("=")
+        source, _, target = pair.strip().partition("-") if not pair.strip().startswith("*") else ("*", "", pair.strip()[2:])
+        try:
+            codes = [c if c == "*" else to_m2m100(c, "TRANSLATE_MODELS") for c in (source.strip(), target.strip())]
+        except ApiError:
+            print(f"TRANSLATE_MODELS: skipped {part!r} (unknown language)")
+            continue
+        if name.strip():
+            rules.append((codes[0], codes[1], name.strip()))
+    if model and model.strip():
+        rules.append(("*", "*", model.strip()))
+    # Exact pairs, then a source for any target, then any source into a target, then the default.
+    return tuple(sorted(rules, key=lambda r: (r[0] == "*") * 2 + (r[1] == "*")))
+
+
 def _ttl(value: str | None, default: int) -> int:
     """TRANSLATE_CACHE_TTL in seconds; 0 turns the cache off."""
     try:
@@ -152,6 +176,9 @@ class Settings:
     ai_timeout_seconds: float = 120.0
     # Seconds a translated line stays in the Cache API; 0 turns the translation cache off.
     translate_cache_ttl: int = 30 * 86400
+    # Which model translates a language pair (parse_translate_engines); empty: m2m100 (and
+    # indictrans2 for English into Indic languages). A chat model there is the LLM engine.
+    translate_engines: tuple[tuple[str, str, str], ...] = ()
     # Daily neuron caps per key (see parse_budgets); empty: no caps.
     key_budgets: dict[str, float] = field(default_factory=dict, hash=False)
     # Keys that see every key's usage at /v1/usage.
@@ -176,6 +203,13 @@ class Settings:
     # through that AI Gateway, as the binding's `options.gateway` (see ai_gateway_options).
     ai_gateway: dict | None = field(default=None, hash=False)
 
+    def translate_model_for(self, source: str, target: str) -> str | None:
+        """The model TRANSLATE_MODEL(S) names for a language pair (m2m100 codes), or None."""
+        for src, tgt, model in self.translate_engines:
+            if src in ("*", source) and tgt in ("*", target):
+                return model
+        return None
+
     @classmethod
     def from_lookup(cls, lookup: Callable[[str], str | None], bindings: tuple[str, ...] = ()) -> "Settings":
         return cls(
@@ -189,6 +223,7 @@ class Settings:
             image_debug=_flag(lookup("IMAGE_DEBUG"), False),
             ai_timeout_seconds=_seconds(lookup("AI_TIMEOUT_SECONDS"), 120.0),
             translate_cache_ttl=_ttl(lookup("TRANSLATE_CACHE_TTL"), 30 * 86400),
+            translate_engines=parse_translate_engines(lookup("TRANSLATE_MODEL"), lookup("TRANSLATE_MODELS")),
             key_budgets=parse_budgets(lookup("KEY_BUDGETS")),
             admin_keys=_split_list(lookup("ADMIN_KEYS")),
             test_clock=_flag(lookup("TEST_CLOCK"), False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .config import Settings
 from .http import Request, Response
 
-ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
+ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"  # DeepL glossaries use PUT, PATCH and DELETE
 ALLOWED_HEADERS = "Authorization, Content-Type, DeepL-Auth-Key, OpenAI-Organization, OpenAI-Project, X-Requested-With"
 EXPOSED_HEADERS = "X-Model, X-Requested-Model, X-Model-Resolution, X-Usage-Estimated, Retry-After, ETag, X-Dropped-Params, X-Clamped-Params, X-Mapped-Params, X-Catalog-Source, X-Moderation-Scores"
 

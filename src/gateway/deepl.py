@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from typing import Callable
 from urllib.parse import parse_qs
 
 from . import languages, ledger, markup
@@ -17,6 +18,7 @@ from .auth import matching, presented_translate_secrets
 from .config import Settings
 from .errors import ApiError, bad_request
 from .http import Request
+from .llm_translation import Instructions
 from .metering import accounting_unavailable
 from .platform import Context, DatabaseError
 
@@ -62,6 +64,17 @@ def _flag(value, name: str) -> bool:
     raise bad_request(f"`{name}` must be 0 or 1 (or true/false).", param=name)
 
 
+def instructions(fields: dict, glossary: dict[str, str] | None = None) -> Instructions:
+    """What the LLM engine is asked beyond the pair: DeepL's `formality` and `context` (checked by
+    `options`), and the glossary's entries."""
+    formality = fields.get("formality")
+    context = fields.get("context")
+    if context is not None and not isinstance(context, str):
+        raise bad_request("`context` must be a string.", param="context")
+    return Instructions(formality=formality.lower() if isinstance(formality, str) and formality else None,
+                        context=context or None, glossary=glossary or {})
+
+
 def options(fields: dict) -> markup.Options:
     """The segmenter's options from DeepL's fields; 400 naming the field when a value is not DeepL's."""
     tag_handling = fields.get("tag_handling")
@@ -79,8 +92,6 @@ def options(fields: dict) -> markup.Options:
     formality = fields.get("formality")
     if formality not in (None, "") and (not isinstance(formality, str) or formality.lower() not in FORMALITY):
         raise bad_request(f"`formality` must be one of {', '.join(FORMALITY)}.", param="formality")
-    if fields.get("glossary_id"):
-        raise bad_request("Glossaries are not supported by this gateway (m2m100 has no glossary input).", param="glossary_id")
     return markup.Options(
         tags=tags,
         ignore_tags=_tag_set(fields.get("ignore_tags"), "ignore_tags"),
@@ -199,9 +210,10 @@ async def characters_used(ctx: Context) -> int:
 
 # --- languages ------------------------------------------------------------------------------------
 
-def language_list(kind) -> list[dict]:
-    """`/v2/languages`: DeepL's codes for what m2m100 translates. m2m100 has no formality control,
-    so no target language claims `supports_formality`."""
+def language_list(kind, formality: Callable[[str], bool] = lambda target: False) -> list[dict]:
+    """`/v2/languages`: DeepL's codes for what m2m100 translates. m2m100 has no formality control;
+    a target language claims `supports_formality` when `formality(<m2m100 code>)` says the LLM
+    engine translates into it from any language."""
     if kind in (None, "", "source"):
         return [{"language": code, "name": languages.DEEPL_NAMES[code]} for code in sorted(languages.DEEPL_TO_M2M100)]
     if kind != "target":
@@ -210,6 +222,6 @@ def language_list(kind) -> list[dict]:
     codes += list(languages.DEEPL_TARGET_VARIANTS)
     return [
         {"language": code, "name": languages.DEEPL_TARGET_VARIANTS.get(code) or languages.DEEPL_NAMES[code],
-         "supports_formality": False}
+         "supports_formality": formality(languages.to_m2m100(code, "target_lang"))}
         for code in sorted(codes)
     ]

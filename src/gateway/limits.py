@@ -35,6 +35,11 @@ BODY_LIMITS: dict[str, int] = {
     # 50 000 characters, each at most 12 bytes as a JSON escape or percent-encoded UTF-8.
     "/translate": 1 * MiB,
     "/v2/translate": 1 * MiB,
+    # A glossary's entries (1 MB of TSV at most: glossaries.py) as JSON escapes or a form.
+    "/v2/glossaries": 3 * MiB + 64 * 1024,
+    "/v3/glossaries": 3 * MiB + 64 * 1024,
+    "/v3/glossaries/{glossary_id}": 3 * MiB + 64 * 1024,
+    "/v3/glossaries/{glossary_id}/dictionaries": 3 * MiB + 64 * 1024,
     # Translation's one text, or a Clef decision with its images (4 at most, kept in the runtime).
     "/ai/run/{model:path}": 16 * MiB,
 }

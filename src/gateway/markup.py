@@ -32,6 +32,7 @@ _NEWLINE = re.compile(r"(\r?\n)")
 _NAME = re.compile(r"<\s*(/?)\s*([A-Za-z][\w:.\-]*)")
 _TRANSLATE_NO = re.compile(r"""\btranslate\s*=\s*["']?no\b""", re.I)
 _SENTENCE_END = ".!?。！？…:;"
+_PLACEHOLDER = re.compile(r"(</?x\d+/?>)")
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,44 @@ class Unit:
                 wanted.append(fragment)
         return [text for text in wanted if text]
 
+    def marked(self) -> str:
+        """The unit for a model that keeps markup (the LLM engine): its text, with each inline tag as
+        a numbered placeholder (`<x1>`…`</x1>` for an element, `<x2/>` for a lone tag), trimmed."""
+        pairs, lone = self._pairs()
+        names = {}
+        for n, (start, end) in enumerate(pairs, 1):
+            names[start], names[end] = f"<x{n}>", f"</x{n}>"
+        for n, i in enumerate(lone, len(pairs) + 1):
+            names[i] = f"<x{n}/>"
+        out = []
+        for i, part in enumerate(self.parts):
+            if isinstance(part, str):
+                out.append(html.unescape(part) if self.escaped else part)
+            else:
+                out.append(names[i])
+        return "".join(out).strip()
+
+    def render_marked(self, translated: str) -> str | None:
+        """The unit with `translated` (its `marked()` text in the target language) in place and the
+        tags put back where the model left their placeholders; None when a placeholder is missing,
+        repeated or invented (the caller falls back)."""
+        originals = {}
+        pairs, lone = self._pairs()
+        for n, (start, end) in enumerate(pairs, 1):
+            originals[f"<x{n}>"], originals[f"</x{n}>"] = self.parts[start].text, self.parts[end].text
+        for n, i in enumerate(lone, len(pairs) + 1):
+            originals[f"<x{n}/>"] = self.parts[i].text
+        plain = self._plain()[0]
+        lead, trail = plain[: len(plain) - len(plain.lstrip())], plain[len(plain.rstrip()):]
+        if not originals:  # no tags: whatever looks like a placeholder is the text's own
+            return self._escape(lead) + self._escape(translated.strip()) + self._escape(trail)
+        found = _PLACEHOLDER.findall(translated)
+        if sorted(found) != sorted(originals):
+            return None
+        pieces = _PLACEHOLDER.split(translated.strip())
+        body = "".join(originals[p] if p in originals else self._escape(p) for p in pieces)
+        return self._escape(lead) + body + self._escape(trail)
+
     def render(self, translated: Callable[[str], str], options: Options) -> str:
         plain, offsets = self._plain()
         sentence = plain.strip()
@@ -170,6 +209,16 @@ class Unit:
 
     def _escape(self, text: str) -> str:
         return html.escape(text, quote=False) if self.escaped else text
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholders of a marked text, in order."""
+    return _PLACEHOLDER.findall(text)
+
+
+def strip_placeholders(text: str) -> str:
+    """A marked translation without its placeholders (`<x1>`, `</x1>`, `<x2/>`)."""
+    return re.sub(r"\s{2,}", " ", _PLACEHOLDER.sub("", text)).strip()
 
 
 def _word_starts(text: str) -> list[int]:

@@ -73,6 +73,59 @@ def _deepl_features_not_implemented() -> dict:
     }
 
 
+def _deepl_glossaries() -> dict:
+    """DeepL's glossary endpoints (endpoints/glossaries.py): v2 serves glossaries of one language pair, v3 any."""
+    ids = [_path_param("glossary_id")]
+    pair = [_query_param("source_lang", "the dictionary's source language"),
+            _query_param("target_lang", "the dictionary's target language")]
+    v2 = _obj(("glossary_id", "name", "ready", "source_lang", "target_lang", "creation_time", "entry_count"))
+    v3 = _obj(("glossary_id", "name", "dictionaries", "creation_time"), dictionaries={"type": "array"})
+    created = {"201": {"description": "created", "content": {_JSON: {"schema": v2}}}}
+    deleted = {"204": {"description": "deleted"}}
+
+    def op(summary: str, responses: dict, *errors: int, parameters=None, body=None) -> dict:
+        return _operation(f"DeepL glossaries: {summary}", {**responses, **_errors("DeepLError", 403, 404, 405, 503, *errors)},
+                          security=_TRANSLATE_SECURITY, parameters=parameters, body=body)
+
+    return {
+        "/v2/glossaries": {
+            "get": op("this secret's glossaries of one language pair (v2)", _ok(_JSON, _obj(("glossaries",)))),
+            "post": op("create one (name, source_lang, target_lang, entries, entries_format tsv or csv; JSON or form)",
+                       created, 400, 413),
+        },
+        "/v2/glossaries/{glossary_id}": {
+            "get": op("a glossary's details (v2)", _ok(_JSON, v2), 400, parameters=ids),
+            "delete": op("delete a glossary", deleted, parameters=ids),
+        },
+        "/v2/glossaries/{glossary_id}/entries": {
+            "get": op("a glossary's entries as tab-separated values", _ok("text/tab-separated-values", {"type": "string"}),
+                      400, 415, parameters=ids),
+        },
+        "/v2/glossary-language-pairs": {
+            "get": op("the language pairs glossaries take", _ok(_JSON, _obj(("supported_languages",)))),
+        },
+        "/v3/glossaries": {
+            "get": op("this secret's glossaries (v3)", _ok(_JSON, _obj(("glossaries",)))),
+            "post": op("create one with its dictionaries (v3)",
+                       {"201": {"description": "created", "content": {_JSON: {"schema": v3}}}}, 400, 413),
+        },
+        "/v3/glossaries/{glossary_id}": {
+            "get": op("a glossary's details (v3)", _ok(_JSON, v3), parameters=ids),
+            "patch": op("rename a glossary and/or add entries to one dictionary", _ok(_JSON, v3), 400, 413, parameters=ids),
+            "delete": op("delete a glossary", deleted, 400, parameters=ids),
+        },
+        "/v3/glossaries/{glossary_id}/entries": {
+            "get": op("one dictionary's entries (TSV in JSON)", _ok(_JSON, _obj(("dictionaries",))), 400,
+                      parameters=ids + pair),
+        },
+        "/v3/glossaries/{glossary_id}/dictionaries": {
+            "put": op("add a dictionary or replace the one of its language pair",
+                      _ok(_JSON, _obj(("source_lang", "target_lang", "entry_count"))), 400, 413, parameters=ids),
+            "delete": op("delete one dictionary", deleted, 400, parameters=ids + pair),
+        },
+    }
+
+
 def _range(allowed: openai_params.Range) -> dict:
     return {"type": "integer" if allowed.integer else "number", "minimum": allowed.low, "maximum": allowed.high}
 
@@ -297,6 +350,7 @@ def spec() -> dict:
             )
             for method in ("get", "post")
         },
+        **_deepl_glossaries(),
         **_deepl_features_not_implemented(),
         "/ai/run/{model}": {
             "post": _operation(

@@ -25,6 +25,9 @@ MAX_TEXTS = 200
 MAX_TOTAL_CHARS = 50_000
 
 TranslateSegment = Callable[[str, str, str], Awaitable[str]]
+# (source, target, lines) → their translations, in order: an engine that takes many lines a call
+# and keeps inline markup as placeholders (markup.Unit.marked; the LLM engine).
+TranslateLines = Callable[[str, str, list[str]], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -51,29 +54,41 @@ async def translate_texts(
     options: markup.Options | None = None,
     budget: Budget | None = None,
     before_calls: Callable[[list[tuple[str, str]], str], Awaitable[None]] | None = None,
+    translate_lines: Callable[[str, str], TranslateLines | None] | None = None,
 ) -> list[Translation]:
     """Each text translated to `target`; `source` None means detect it per text.
 
     The cutting into sentences and the putting back of markup is `markup`'s job (see there).
     `before_calls(segments, target)` learns the distinct (source, segment) pairs before any is
-    translated (a budgeted key reserves for them in one write).
+    translated (a budgeted key reserves for them in one write). `translate_lines(source, target)`
+    names the many-lines engine for a pair, or None for the one-segment-a-call one.
     """
     if options is None:
         options = markup.Options(tags="html") if tags else markup.PLAIN
     plans = []
     wanted: dict[tuple[str, str], None] = {}
+    marked: dict[tuple, dict[str, None]] = {}  # (source, engine) → the units' marked texts, in order
     for text in texts:
         pieces = markup.plan(text, options)
         src = source or language_detection.detect(
             " ".join(p.sentence() for p in pieces if isinstance(p, markup.Unit))
         )
-        plans.append((src, text, pieces))
+        lines = translate_lines(src, target) if translate_lines is not None and src != target else None
+        plans.append((src, text, pieces, lines))
         if src == target:
             continue
         for piece in pieces:
             if isinstance(piece, markup.Unit):
+                if lines is not None:
+                    marked.setdefault((src, lines), {})[piece.marked()] = None
+                    continue
                 for segment in piece.segments():
                     wanted[(src, segment)] = None
+
+    done_lines: dict[tuple[str, str], str] = {}
+    for (src, lines), found in marked.items():
+        texts = list(found)
+        done_lines.update(((src, line), out) for line, out in zip(texts, await lines(src, target, texts)))
 
     keys = list(wanted)
     if budget is not None:
@@ -86,18 +101,30 @@ async def translate_texts(
     done = dict(zip(keys, translated))
 
     results = []
-    for src, text, pieces in plans:
+    for src, text, pieces, lines in plans:
         if src == target:
             results.append(Translation(src, text))
             continue
         out = []
         for piece in pieces:
-            if isinstance(piece, markup.Unit):
+            if isinstance(piece, markup.Unit) and lines is not None:
+                out.append(_render_line(piece, done_lines[(src, piece.marked())], options))
+            elif isinstance(piece, markup.Unit):
                 out.append(piece.render(lambda segment, src=src: done[(src, segment)], options))
             else:
                 out.append(piece)
         results.append(Translation(src, "".join(out)))
     return results
+
+
+def _render_line(unit: markup.Unit, translated: str, options: markup.Options) -> str:
+    """A unit from its translated marked text; when the placeholders did not all come back, the
+    text without them and the tags placed by word position, as for m2m100."""
+    rendered = unit.render_marked(translated)
+    if rendered is not None:
+        return rendered
+    plain = markup.strip_placeholders(translated)
+    return unit.render(lambda segment: plain if segment == unit.sentence() else segment, options)
 
 
 def translated_text(result) -> str:

@@ -36,20 +36,38 @@ def cache_key(origin: str, owner: str, model_id: str, inputs: dict) -> str:
     return f"{origin}/__translation-cache/{VERSION}/{owner}/{quote(model_id, safe='')}/{digest}"
 
 
-async def translated(ctx: Context, model_id: str, inputs: dict, segment: str, translate: Callable[[], Awaitable[str]]) -> str:
-    """`translate()`'s text, answered from the cache when this key had the same inputs translated before."""
-    cache, ttl, meter = ctx.platform.cache, ctx.settings.translate_cache_ttl, ctx.meter
-    if cache is None or ttl <= 0 or meter.hashed is None:
-        return await translate()
-    key = cache_key(ctx.request.origin, meter.hashed[:32], model_id, inputs)
-    hit = await cache.get(key)
+def _key(ctx: Context, model_id: str, inputs: dict) -> str | None:
+    if ctx.platform.cache is None or ctx.settings.translate_cache_ttl <= 0 or ctx.meter.hashed is None:
+        return None
+    return cache_key(ctx.request.origin, ctx.meter.hashed[:32], model_id, inputs)
+
+
+async def cached(ctx: Context, model_id: str, inputs: dict, segment: str) -> str | None:
+    """The translation this key had made of the same inputs before (metered as a cache hit), or None."""
+    key = _key(ctx, model_id, inputs)
+    hit = await ctx.platform.cache.get(key) if key is not None else None
     if hit is not None:
-        meter.cache_hit(model_id, pricing.translation_neurons(model_id, segment, hit))
-        return hit
-    text = await translate()
-    store = cache.put(key, text, ttl)
+        ctx.meter.cache_hit(model_id, pricing.translation_neurons(model_id, segment, hit))
+    return hit
+
+
+async def keep(ctx: Context, model_id: str, inputs: dict, text: str) -> None:
+    """Stores a translation (after the answer, where the runtime can wait for it)."""
+    key = _key(ctx, model_id, inputs)
+    if key is None:
+        return
+    store = ctx.platform.cache.put(key, text, ctx.settings.translate_cache_ttl)
     if ctx.platform.defer is not None:
         ctx.platform.defer(store)
     else:
         await store
+
+
+async def translated(ctx: Context, model_id: str, inputs: dict, segment: str, translate: Callable[[], Awaitable[str]]) -> str:
+    """`translate()`'s text, answered from the cache when this key had the same inputs translated before."""
+    hit = await cached(ctx, model_id, inputs, segment)
+    if hit is not None:
+        return hit
+    text = await translate()
+    await keep(ctx, model_id, inputs, text)
     return text

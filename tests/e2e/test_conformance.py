@@ -300,9 +300,9 @@ def test_deepl_errors(headers, body, status, http, gateway, deepl_spec):
 
 
 @pytest.mark.parametrize("method, path, status", [
-    ("GET", "/v2/glossaries", 404), ("POST", "/v2/document", 404),
+    ("POST", "/v2/document", 404),
     ("POST", "/v2/write/rephrase", 403),  # Write's operations list no 404
-], ids=["glossaries", "document", "write"])
+], ids=["document", "write"])
 def test_deepl_features_not_offered(method, path, status, http, gateway, deepl_spec):
     response = http.request(method, path, headers=deepl_headers(gateway))
     assert response.status_code == status, response.text[:300]

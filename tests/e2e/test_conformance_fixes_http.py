@@ -175,8 +175,7 @@ def test_the_deepl_library_sees_a_failed_model_as_deepls_500(scripted_gateway, h
 
 
 UNSUPPORTED = [
-    ("GET", "/v2/glossaries"), ("POST", "/v2/glossaries"), ("GET", "/v2/glossaries/g-1"), ("DELETE", "/v2/glossaries/g-1"),
-    ("GET", "/v2/glossaries/g-1/entries"), ("GET", "/v2/glossary-language-pairs"), ("POST", "/v2/document"),
+    ("POST", "/v2/document"),
     ("POST", "/v2/document/D1"), ("POST", "/v2/document/D1/result"), ("POST", "/v2/write/rephrase"), ("POST", "/v2/write/correct"),
 ]
 # Write's operations list no 404 in DeepL's description: 403 ForbiddenScoped there.
@@ -192,5 +191,5 @@ def test_deepls_other_features_are_a_404_in_deepls_envelope(gateway, method, pat
 
 def test_the_deepl_library_reads_the_gateways_words(gateway):
     translator = deepl.Translator(gateway.api_key, server_url=gateway.url)
-    with pytest.raises(deepl.GlossaryNotFoundException, match="does not implement DeepL glossaries"):
-        translator.list_glossaries()
+    with pytest.raises(deepl.DeepLException, match="does not implement DeepL document translation"):
+        translator.translate_document_upload(b"Hello", source_lang="EN", target_lang="DE", filename="a.txt")

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import deepl
@@ -123,6 +123,18 @@ ROUTES = {
     "/v2/translate": ("POST", "/v2/translate", {"data": {"text": "Guten Tag", "source_lang": "DE", "target_lang": "EN"}}, 1),
     "/v2/usage": ("GET", "/v2/usage", {}, 0),
     "/v2/languages": ("GET", "/v2/languages", {}, 0),
+    # DeepL glossaries (endpoints/glossaries.py): read and written in D1, no AI call
+    "/v2/glossaries": ("GET", "/v2/glossaries", {}, 0),
+    "/v2/glossaries/{glossary_id}": ("GET", "/v2/glossaries/def3a26b-3e84-45b3-84ae-0c0aaf3525f7", {}, 0),
+    "/v2/glossaries/{glossary_id}/entries": ("GET", "/v2/glossaries/def3a26b-3e84-45b3-84ae-0c0aaf3525f7/entries", {}, 0),
+    "/v2/glossary-language-pairs": ("GET", "/v2/glossary-language-pairs", {}, 0),
+    "/v3/glossaries": ("POST", "/v3/glossaries", {"json": {"name": "g", "dictionaries": [
+        {"source_lang": "en", "target_lang": "de", "entries": "Hello\tHallo", "entries_format": "tsv"}]}}, 0),
+    "/v3/glossaries/{glossary_id}": ("GET", "/v3/glossaries/def3a26b-3e84-45b3-84ae-0c0aaf3525f7", {}, 0),
+    "/v3/glossaries/{glossary_id}/entries": (
+        "GET", "/v3/glossaries/def3a26b-3e84-45b3-84ae-0c0aaf3525f7/entries?source_lang=en&target_lang=de", {}, 0),
+    "/v3/glossaries/{glossary_id}/dictionaries": (
+        "DELETE", "/v3/glossaries/def3a26b-3e84-45b3-84ae-0c0aaf3525f7/dictionaries?source_lang=en&target_lang=de", {}, 0),
     **{pattern: (methods[0], pattern.replace("{glossary_id}", "g1").replace("{document_id}", "d1"), {}, 0)
        for pattern, (methods, *_) in UNSUPPORTED_FEATURES.items()},
     "/ai/run/{model:path}": ("POST", f"/ai/run/{M2M}", {"json": {"text": "Hallo", "source_lang": "de", "target_lang": "en"}}, 1),
@@ -139,7 +151,7 @@ def test_the_router_has_no_route_missing_here():
 def test_every_ai_call_of_every_route_is_metered(spend, httpserver, index, pattern):
     httpserver.expect_request("/ai/run").respond_with_handler(answer)
     method, path, options, calls = DEBUG_IMAGE if pattern == "debug image" else ROUTES[pattern]
-    day = f"2026-01-{index + 1:02d}"
+    day = (datetime(2026, 1, 1) + timedelta(days=index)).strftime("%Y-%m-%d")
     response = httpx.request(method, f"{spend.url}{path}", timeout=30, **options,
                              headers={"Authorization": f"Bearer {KEY}", "X-Test-Now": at(day)})
     if calls:

@@ -284,11 +284,6 @@ def test_deeplx_keeps_its_503():
 
 # Every path and method of DeepL's description the gateway does not implement (its `paths`, /v2 only).
 UNSUPPORTED = [
-    ("GET", "/v2/glossaries"), ("POST", "/v2/glossaries"),
-    ("GET", "/v2/glossaries/def3a26b-3e84-45b3-84ae-0c0aaf3525f7"),
-    ("DELETE", "/v2/glossaries/def3a26b-3e84-45b3-84ae-0c0aaf3525f7"),
-    ("GET", "/v2/glossaries/def3a26b-3e84-45b3-84ae-0c0aaf3525f7/entries"),
-    ("GET", "/v2/glossary-language-pairs"),
     ("POST", "/v2/document"), ("POST", "/v2/document/04DE5AD98A02647D83285A36021911C6"),
     ("POST", "/v2/document/04DE5AD98A02647D83285A36021911C6/result"),
     ("POST", "/v2/write/rephrase"), ("POST", "/v2/write/correct"),

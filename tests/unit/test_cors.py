@@ -64,7 +64,7 @@ def test_preflight_of_a_listed_origin():
         "Access-Control-Allow-Origin": "https://app.example",
         "Access-Control-Expose-Headers": EXPOSED,
         "Vary": "Origin",
-        "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
+        "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
         "Access-Control-Allow-Headers": "authorization, x-custom",
         "Access-Control-Max-Age": "86400",
     }
@@ -76,7 +76,7 @@ def test_preflight_without_requested_headers_lists_ours():
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["Access-Control-Allow-Headers"] == (
         "Authorization, Content-Type, DeepL-Auth-Key, OpenAI-Organization, OpenAI-Project, X-Requested-With")
-    assert response.headers["Access-Control-Allow-Methods"] == "GET, HEAD, POST, OPTIONS"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
     assert response.headers["Access-Control-Max-Age"] == "86400"
 
 

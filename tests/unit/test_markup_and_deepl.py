@@ -77,8 +77,7 @@ def test_translate_texts_with_options_deduplicates_segments():
 @pytest.mark.parametrize(
     "fields, param",
     [({"split_sentences": "2"}, "split_sentences"), ({"formality": "very"}, "formality"), ({"tag_handling": "md"}, "tag_handling"),
-     ({"preserve_formatting": "yes"}, "preserve_formatting"), ({"ignore_tags": [1]}, "ignore_tags"),
-     ({"glossary_id": "g1"}, "glossary_id")],
+     ({"preserve_formatting": "yes"}, "preserve_formatting"), ({"ignore_tags": [1]}, "ignore_tags")],
 )
 def test_deepl_fields_are_checked(fields, param):
     with pytest.raises(ApiError) as caught:

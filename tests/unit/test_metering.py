@@ -228,6 +228,10 @@ MINUTE = n(0.00051)  # whisper-large-v3-turbo's audio minute (the fake reports 6
 # Every route with a request that makes the AI calls it makes (or none), and what they cost: a new
 # route must be added here.
 ROUTE_REQUESTS = {
+    "/v3/glossaries": ("GET", "/v3/glossaries", None, 0, 0),
+    "/v3/glossaries/{glossary_id}": ("GET", "/v3/glossaries/g1", None, 0, 0),
+    "/v3/glossaries/{glossary_id}/entries": ("GET", "/v3/glossaries/g1/entries", None, 0, 0),
+    "/v3/glossaries/{glossary_id}/dictionaries": ("DELETE", "/v3/glossaries/g1/dictionaries", None, 0, 0),
     "/openapi.json": ("GET", "/openapi.json", None, 0, 0),
     "/v1/models": ("GET", "/v1/models", None, 0, 0),
     "/v1/models/{model:path}": ("GET", f"/v1/models/{CHAT}", None, 0, 0),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any, Callable
 
 from .. import chat_contract, images, structured
-from ..catalog import CHAT, IMAGE_TO_IMAGE, MODERATION, TEXT_TO_IMAGE
+from ..catalog import CHAT, IMAGE_TO_IMAGE, MODERATION, TEXT_TO_IMAGE, Model
 from ..chat import ChatRequest, ChatStreamRelay, chunks_from_completion, completion, completion_chunks, passthrough_safe
 from ..errors import UpstreamError, from_upstream
 from ..http import PassthroughResponse, RelayResponse, StreamResponse, json_response
@@ -55,6 +56,23 @@ async def chat_completions(ctx: Context):
         relay = ChatStreamRelay(request, created=created, on_finish=result.report)
         return RelayResponse(result, relay, settings.ai_timeout_seconds, headers={**sse_headers, "X-Stream-Relay": "transform"})
 
+    completed = _completer(request, plan, resolved.model.id, created)
+    body_out = completed(result)
+    if need is not None:
+        body_out, repairs = await _enforce(ctx, body_out, need, request, resolved.model.id, completed)
+        headers["X-Structured-Output"] = "repaired" if repairs else "validated"
+    if body_out["usage"].get("estimated"):
+        headers["X-Usage-Estimated"] = "true"
+    if request.stream:
+        # A structured answer, checked whole, streamed as the model would have streamed it.
+        chunks = completion_chunks(chunks_from_completion(body_out), request, created=created)
+        return StreamResponse(chunks, headers={**SSE_HEADERS, **headers})
+    return json_response(body_out, headers=headers)
+
+
+def _completer(request: ChatRequest, plan, model_id: str, created: int) -> Callable[[Any], dict]:
+    """Turns a non-streamed Workers AI answer into the client's `chat.completion` (ids restored,
+    usage details kept), or a 502 for an answer of a shape no model sends."""
     def completed(answer) -> dict:
         try:
             if not isinstance(answer, dict):
@@ -67,22 +85,28 @@ async def chat_completions(ctx: Context):
                 # An answer of a shape no model sends (e.g. `choices: [5]`): the upstream's fault, 502.
                 raise UpstreamError(f"unexpected shape: {type(error).__name__}: {error}") from None
         except UpstreamError as error:
-            print(f"unexpected result from {resolved.model.id}: {error}")
-            raise from_upstream(error, resolved.model.id, time.time()) from None
+            print(f"unexpected result from {model_id}: {error}")
+            raise from_upstream(error, model_id, time.time()) from None
         return body_out
+    return completed
 
-    body_out = completed(result)
-    if need is not None:
-        async def ask_again(inputs: dict) -> dict:
-            # Through the same metered binding as the first call: the repair is counted and charged.
-            return completed(await run_model(ctx, resolved.model.id, inputs))
 
-        body_out, repairs = await structured.enforce(body_out, need, request.inputs, resolved.model.id, ask_again)
-        headers["X-Structured-Output"] = "repaired" if repairs else "validated"
-    if body_out["usage"].get("estimated"):
-        headers["X-Usage-Estimated"] = "true"
-    if request.stream:
-        # A structured answer, checked whole, streamed as the model would have streamed it.
-        chunks = completion_chunks(chunks_from_completion(body_out), request, created=created)
-        return StreamResponse(chunks, headers={**SSE_HEADERS, **headers})
-    return json_response(body_out, headers=headers)
+async def _enforce(ctx: Context, body_out: dict, need, request: ChatRequest, model_id: str, completed) -> tuple[dict, int]:
+    async def ask_again(inputs: dict) -> dict:
+        # Through the same metered binding as the first call: the repair is counted and charged.
+        return completed(await run_model(ctx, model_id, inputs))
+
+    return await structured.enforce(body_out, need, request.inputs, model_id, ask_again)
+
+
+async def json_completion(ctx: Context, model: Model, body: dict) -> dict:
+    """A non-streamed chat call whose answer must match the body's `response_format`: the checked
+    `chat.completion` (repaired once, else 502 structured_output_failed). For the gateway's own uses
+    of a chat model, such as the LLM translation engine."""
+    request = ChatRequest.parse(body, model)
+    need = structured.requirement(body)
+    plan = chat_contract.adapt(model.id, request.inputs, stream=False, body=body)
+    request.ids_back = plan.ids_back
+    completed = _completer(request, plan, model.id, int(time.time()))
+    body_out = completed(await run_model(ctx, model.id, request.inputs))
+    return (await _enforce(ctx, body_out, need, request, model.id, completed))[0]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import functools
 
-from .. import deepl, envelopes, languages
-from ..errors import ApiError
+from .. import deepl, envelopes, glossaries, languages
+from ..errors import ApiError, bad_request
 from ..http import json_response
 from ..platform import Context
 from ..routing import Route
 from ..translate import check_texts
-from .translate import _model, _translate
+from .translate import _model, _translate, llm_model
 
 
 def _in_deepl_terms(handler):
@@ -41,14 +41,32 @@ async def translate(ctx: Context):
     texts = check_texts(fields.get("text"))
     options = deepl.options(fields)
     resolved = await _model(ctx, fields.get("model"))
+    how = deepl.instructions(fields, await _glossary(ctx, resolved, fields))
     done, headers = await _translate(ctx, resolved, texts, fields.get("source_lang"), fields.get("target_lang"), None,
-                                     options=options, bill_characters=True, model_failed=_as_it_failed)
+                                     options=options, bill_characters=True, model_failed=_as_it_failed, how=how)
     out = [
         {"detected_source_language": languages.to_deepl(t.source), "text": t.text,
          "billed_characters": deepl.billed_characters(text)}
         for t, text in zip(done, texts)
     ]
     return json_response({"translations": out}, headers=headers)
+
+
+async def _glossary(ctx: Context, resolved, fields: dict) -> dict[str, str] | None:
+    """The entries of the request's `glossary_id`, for the LLM engine; m2m100 takes no glossary."""
+    glossary_id = fields.get("glossary_id")
+    if not glossary_id:
+        return None
+    if languages.is_auto(fields.get("source_lang")):
+        # DeepL's rule: a glossary is for one language pair, so the source must be named.
+        raise bad_request("`source_lang` is required when `glossary_id` is given.", param="source_lang")
+    source = languages.to_m2m100(fields.get("source_lang"), "source_lang")
+    target = languages.to_m2m100(fields.get("target_lang"), "target_lang")
+    if llm_model(ctx, resolved, source, target) is None:
+        raise bad_request("Glossaries need the LLM translation engine; this language pair is translated by "
+                          "m2m100, which takes no glossary (set TRANSLATE_MODEL or TRANSLATE_MODELS).",
+                          param="glossary_id")
+    return await glossaries.entries_for(ctx, str(glossary_id), source, target)
 
 
 @_in_deepl_terms
@@ -61,21 +79,19 @@ async def usage(ctx: Context):
 @_in_deepl_terms
 async def language_list(ctx: Context):
     fields = await deepl.read_fields(ctx.request)
-    return json_response(deepl.language_list(fields.get("type")))
+    default = await _model(ctx, None)
+    return json_response(deepl.language_list(
+        fields.get("type"), formality=lambda target: llm_model(ctx, default, "*", target) is not None))
 
 
 # DeepL's features beyond text translation, by path, with the methods DeepL's description gives each.
-# m2m100 has no glossary input and the gateway no document store or writing model. The description
+# The gateway has no document store or writing model (glossaries: endpoints/glossaries.py). The description
 # has no status for a feature a server does not offer; each answers, in DeepL's envelope, the one its
-# operation lists that says so best: 404 where listed (the Python library raises
-# GlossaryNotFoundException for the glossary calls, DeepLException "Not found" for documents), and
+# operation lists that says so best: 404 where listed (the Python library raises DeepLException
+# "Not found" for documents), and
 # for Write, whose operations list no 404, 403 ForbiddenScoped ("this key may not use it"). Neither
 # is retried by DeepL's clients.
 UNSUPPORTED_FEATURES: dict[str, tuple[tuple[str, ...], str, int]] = {
-    "/v2/glossaries": (("GET", "POST"), "glossaries", 404),
-    "/v2/glossaries/{glossary_id}": (("GET", "DELETE"), "glossaries", 404),
-    "/v2/glossaries/{glossary_id}/entries": (("GET",), "glossaries", 404),
-    "/v2/glossary-language-pairs": (("GET",), "glossaries", 404),
     "/v2/document": (("POST",), "document translation", 404),
     "/v2/document/{document_id}": (("POST",), "document translation", 404),
     "/v2/document/{document_id}/result": (("POST",), "document translation", 404),

@@ -12,8 +12,10 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from .. import deepl, ids, languages, translation_cache
-from ..catalog import BY_ID, TRANSLATION, Resolved
+from .. import catalog, deepl, ids, languages, translation_cache
+from ..catalog import BY_ID, CHAT, TRANSLATION, Model, Resolved
+from ..llm_translation import Instructions
+from . import llm_translate
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import json_response
 from ..platform import Context
@@ -22,7 +24,26 @@ from .common import model_headers, resolve_model, run_model
 
 
 async def _model(ctx: Context, name) -> Resolved:
-    return await resolve_model(ctx, name, TRANSLATION)
+    # A chat model named here translates as the LLM engine (endpoints/llm_translate.py).
+    return await resolve_model(ctx, name, TRANSLATION, also=(CHAT,))
+
+
+def llm_model(ctx: Context, resolved: Resolved, src: str, tgt: str) -> Model | None:
+    """The chat model that translates this pair (the LLM engine), or None for m2m100/indictrans2:
+    the one the request named, else the one TRANSLATE_MODEL(S) names for the pair."""
+    if resolved.model.task == CHAT:
+        return resolved.model
+    if resolved.via != "default":
+        return None  # the request named a translation model
+    name = ctx.settings.translate_model_for(src, tgt)
+    if name is None:
+        return None
+    try:
+        configured = catalog.resolve(name, TRANSLATION, aliases=ctx.settings.model_aliases, also=(CHAT,))
+    except ApiError as error:
+        print(f"TRANSLATE_MODEL(S) names {name!r}, which cannot translate: {error.message}")
+        return None
+    return configured.model if configured.model.task == CHAT else None
 
 
 def _source(code) -> str | None:
@@ -62,7 +83,8 @@ def retry_later(error: ApiError, resolved: Resolved) -> ApiError:
 
 async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source, target, tag_handling,
                      options=None, *, bill_characters: bool = False,
-                     model_failed: Callable[[ApiError, Resolved], ApiError] = retry_later) -> tuple[list[Translation], dict]:
+                     model_failed: Callable[[ApiError, Resolved], ApiError] = retry_later,
+                     how: Instructions | None = None) -> tuple[list[Translation], dict]:
     """The translations, and the model headers (naming every model that ran when the language pair chose it).
     With `bill_characters` (DeepL's routes), the texts count against the key's character limit.
     `model_failed` is how a failure of the model on Workers AI's side (a 5xx) reaches the client."""
@@ -97,9 +119,26 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
     async def before_calls(segments: list[tuple[str, str]], tgt: str) -> None:
         await ctx.meter.prepay([_call(resolved, segment, src, tgt) for src, segment in segments])
 
+    engines: dict[tuple[str, str], object] = {}
+
+    def lines_engine(src: str, tgt: str):
+        if (src, tgt) not in engines:
+            model = llm_model(ctx, resolved, src, tgt)
+            engines[(src, tgt)] = None if model is None else llm_translate.engine(ctx, model, how or Instructions(), used)
+        return engines[(src, tgt)]
+
+    async def failing_as_the_route_does(src: str, tgt: str, lines: list[str]) -> list[str]:
+        try:
+            return await lines_engine(src, tgt)(src, tgt, lines)
+        except ApiError as error:
+            if error.status < 500 or error.code == "accounting_unavailable":
+                raise
+            raise model_failed(error, resolved) from None
+
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
     done = await translate_texts(texts, source_code, target_code, one, tags=tags,
-                                 options=options, budget=ctx.budget, before_calls=before_calls)
+                                 options=options, budget=ctx.budget, before_calls=before_calls,
+                                 translate_lines=lambda src, tgt: failing_as_the_route_does if lines_engine(src, tgt) else None)
     if bill_characters:
         deepl.count_characters(ctx, min(used) if used else resolved.model.id, texts)
     headers = model_headers(resolved)
