@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .catalog import DEFAULT_ALIASES
+from .errors import ApiError
+from .languages import to_m2m100
 
 
 def _split_list(value: str | None) -> tuple[str, ...]:
@@ -88,13 +90,10 @@ def parse_translate_engines(model: str | None, pairs: str | None) -> tuple[tuple
     """TRANSLATE_MODEL (every pair) and TRANSLATE_MODELS (`src-tgt=model` pairs, `*` for any
     language, DeepL or ISO codes: `en-ja=@cf/qwen/qwen3.8-27b,*-ko=gpt-4o-mini`) as (source,
     target, model) rules, the most specific first. A rule naming an unknown language is skipped."""
-    from .languages import to_m2m100
-    from .errors import ApiError
-
     rules = []
     for part in _split_list(pairs):
         pair, _, name = part.partition("=")
-        source, _, target = pair.strip().partition("-") if not pair.strip().startswith("*") else ("*", "", pair.strip()[2:])
+        source, _, target = pair.strip().partition("-")
         try:
             codes = [c if c == "*" else to_m2m100(c, "TRANSLATE_MODELS") for c in (source.strip(), target.strip())]
         except ApiError:

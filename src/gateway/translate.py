@@ -87,8 +87,8 @@ async def translate_texts(
 
     done_lines: dict[tuple[str, str], str] = {}
     for (src, lines), found in marked.items():
-        texts = list(found)
-        done_lines.update(((src, line), out) for line, out in zip(texts, await lines(src, target, texts)))
+        batch = list(found)
+        done_lines.update(((src, line), out) for line, out in zip(batch, await lines(src, target, batch)))
 
     keys = list(wanted)
     if budget is not None:

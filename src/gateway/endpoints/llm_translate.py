@@ -17,6 +17,8 @@ from .chat import json_completion
 
 # Calls of one request in flight at once (a chat model's rate limit is lower than m2m100's).
 MAX_CONCURRENT_CALLS = 4
+# Translation-cache reads in flight at once (the Cache API, no model involved).
+MAX_CONCURRENT_LOOKUPS = 8
 
 
 def _cache_inputs(source: str, target: str, line: str, how: Instructions) -> dict:
@@ -45,9 +47,11 @@ def engine(ctx: Context, model: Model, how: Instructions, used: set[str]):
 
     async def translate_lines(source: str, target: str, lines: list[str]) -> list[str]:
         used.add(model.id)
-        out: list[str | None] = [await translation_cache.cached(ctx, model.id, _cache_inputs(source, target, line, how), line)
-                                 for line in lines]
+        out: list[str | None] = await bounded_map(
+            lambda line: translation_cache.cached(ctx, model.id, _cache_inputs(source, target, line, how), line),
+            lines, MAX_CONCURRENT_LOOKUPS)
         todo = [i for i, found in enumerate(out) if found is None]
+        asked = set(todo)
         groups = [[todo[j] for j in group] for group in llm_translation.batches([lines[i] for i in todo])]
         ctx.budget.reserve(len(groups))  # an oversized page is refused before the first call
         answers = await bounded_map(lambda group: ask([lines[i] for i in group], source, target), groups,
@@ -70,7 +74,7 @@ def engine(ctx: Context, model: Model, how: Instructions, used: set[str]):
         done = []
         for i, line in enumerate(lines):
             translated = out[i] if out[i] is not None else line  # the model could not: the line as it was
-            if i in todo and out[i] is not None and _kept(line, translated, how):
+            if i in asked and out[i] is not None and _kept(line, translated, how):
                 await translation_cache.keep(ctx, model.id, _cache_inputs(source, target, line, how), translated)
             done.append(translated)
         return done

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Awaitable, Callable, TypeVar
 
 from .. import catalog, deepl, ids, languages, translation_cache
 from ..catalog import BY_ID, CHAT, TRANSLATION, Model, Resolved
@@ -21,6 +21,9 @@ from ..http import json_response
 from ..platform import Context
 from ..translate import Translation, check_texts, translate_texts, translated_text
 from .common import model_headers, resolve_model, run_model
+
+
+T = TypeVar("T")
 
 
 async def _model(ctx: Context, name) -> Resolved:
@@ -108,13 +111,17 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
         # Cached by the model that runs and its whole input (the line, the language pair).
         return await translation_cache.translated(ctx, model_id, inputs, segment, call)
 
-    async def one(segment: str, src: str, tgt: str) -> str:
+    async def as_the_route_fails(work: Awaitable[T]) -> T:
+        # A failure of the model on Workers AI's side reaches the client as the route says.
         try:
-            return await run(segment, src, tgt)
+            return await work
         except ApiError as error:
             if error.status < 500 or error.code == "accounting_unavailable":
                 raise
             raise model_failed(error, resolved) from None
+
+    async def one(segment: str, src: str, tgt: str) -> str:
+        return await as_the_route_fails(run(segment, src, tgt))
 
     async def before_calls(segments: list[tuple[str, str]], tgt: str) -> None:
         await ctx.meter.prepay([_call(resolved, segment, src, tgt) for src, segment in segments])
@@ -127,18 +134,13 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
             engines[(src, tgt)] = None if model is None else llm_translate.engine(ctx, model, how or Instructions(), used)
         return engines[(src, tgt)]
 
-    async def failing_as_the_route_does(src: str, tgt: str, lines: list[str]) -> list[str]:
-        try:
-            return await lines_engine(src, tgt)(src, tgt, lines)
-        except ApiError as error:
-            if error.status < 500 or error.code == "accounting_unavailable":
-                raise
-            raise model_failed(error, resolved) from None
+    async def many(src: str, tgt: str, lines: list[str]) -> list[str]:
+        return await as_the_route_fails(lines_engine(src, tgt)(src, tgt, lines))
 
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
     done = await translate_texts(texts, source_code, target_code, one, tags=tags,
                                  options=options, budget=ctx.budget, before_calls=before_calls,
-                                 translate_lines=lambda src, tgt: failing_as_the_route_does if lines_engine(src, tgt) else None)
+                                 translate_lines=lambda src, tgt: many if lines_engine(src, tgt) else None)
     if bill_characters:
         deepl.count_characters(ctx, min(used) if used else resolved.model.id, texts)
     headers = model_headers(resolved)
