@@ -1,25 +1,27 @@
 """Writes src/gateway/language_profiles.py: the weights `language_detection` scores words with.
 
-Run it (rarely: only to change what the detector learned) with its own throwaway environment:
+Run it (rarely: only to change what the detector learned) in a throwaway environment, ~5 minutes:
 
     uv run --no-project --python 3.11 --with wordfreq==3.1.1 --with msgpack --with simplemma==2.0.0 \
         --with langdetect==1.0.9 --with scikit-learn==1.9.1 python tests/data/detection/build_language_profiles.py
 
 What it learns from (nothing of tests/data/detection/short_strings.tsv, which only measures):
-- wordfreq 3.1.1 (PyPI; code Apache-2.0, word lists CC BY-SA 4.0): the 20 000 most frequent words of
-  each Latin- and Cyrillic-script language of the 33, and the character frequencies of Japanese and
-  Chinese. wordfreq has no Estonian, so for Estonian:
-- simplemma 2.0.0 (PyPI, MIT; its Estonian list from Michal Měchura's lemmatization lists, ODbL, and
-  Wiktionary): every Estonian word form it knows, ranked by how likely a character trigram model built
-  from langdetect 1.0.9's Estonian profile (PyPI, Apache-2.0; trigram counts from Wikipedia) finds it,
-  the top 20 000 kept, their likelihood standing in for a frequency.
+- wordfreq 3.1.1 (PyPI; code Apache-2.0, word lists CC BY-SA 4.0): the most frequent words of each
+  Latin- and Cyrillic-script language of the 33 (20 000 each; 50 000 for Bulgarian, Russian,
+  Ukrainian), and the character frequencies of Japanese and Chinese.
+- wordfreq has no Estonian. For Estonian: simplemma 2.0.0 (PyPI, MIT; its Estonian list from Michal
+  Měchura's lemmatization lists, ODbL, and Wiktionary) gives every word form, and a character trigram
+  model of Estonian text built from langdetect 1.0.9's Estonian profile (PyPI, Apache-2.0; counts from
+  Wikipedia) ranks them: the likeliest 20 000 are kept, that likelihood standing in for a frequency.
 
-The model: per word, features are its character 1- to 4-grams (with a space on either side) and the
-word itself, each hashed (zlib.crc32 of its UTF-8, modulo a table size) to a row of weights, one per
-language; a multinomial logistic regression (scikit-learn) learns them from the words above, each
-weighted by its frequency to the power 0.5 and every language's words weighing the same in all.
-Weights are rounded to 1/16 and packed as signed bytes, zlib-compressed, base64. One table for the
-23 Latin-script languages, one for Bulgarian, Russian and Ukrainian.
+The model: a word's features are its letters, its character 2- to 4-grams (with a space on either
+side) and the word itself, each hashed (zlib.crc32 of its UTF-8, modulo the table's rows) to a row of
+weights, one per language; a multinomial logistic regression (scikit-learn, L2, C=1) learns them
+from the words above, each weighted by its frequency to the power ALPHA, every language's words
+weighing the same in all. Weights are rounded to multiples of 1/16 and kept as signed bytes,
+zlib-compressed and base64-encoded: one table for the 23 Latin-script languages, one for Bulgarian,
+Russian and Ukrainian. The Han tables list the characters ≥ 12 times likelier in Japanese than in
+Chinese and the reverse.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from gateway.language_detection import CYRILLIC, LATIN, _features, _normalize, _
 OUT = ROOT / "src" / "gateway" / "language_profiles.py"
 LATIN_WORDS = 20_000  # each language's most frequent words learned from
 CYRILLIC_WORDS = 50_000
-ALPHA = 0.75  # a word's weight: its frequency to this power (1 = as often as in text, 0 = every word once)
+ALPHA = 0.5  # a word's weight: its frequency to this power (1 = as often as in text, 0 = every word once)
 STEP = 1 / 16  # weights are multiples of this, in a signed byte
 LATIN_BUCKETS = 16_384
 CYRILLIC_BUCKETS = 16_384
