@@ -1,4 +1,4 @@
-"""Prints the language detector's accuracy per language as a Markdown table (for the README).
+"""Prints the language detector's accuracy per language as a Markdown table (for docs/language-detection.md).
 
     uv run python scripts/detection_report.py            # the table
     uv run python scripts/detection_report.py --misses   # and every miss, after it

@@ -114,3 +114,74 @@ def test_ranked_candidates_are_probabilities_best_first(text):
 def test_a_long_text_is_judged_on_its_first_words():
     text = "Dies ist ein deutscher Satz über das Wetter. " * 2000
     assert language_detection.detect(text) == "de"
+
+
+# The cheap paths (issue 31's CPU budget): they must not change what is detected.
+
+def test_the_function_word_fast_path_never_contradicts_a_label():
+    wrong, taken = [], 0
+    for lang, text in report.short_strings() + report.sentences():
+        words = language_detection._WORD.findall(language_detection._normalize(text))
+        clear = language_detection._function_words(words[:language_detection.MAX_WORDS])
+        if clear is not None:
+            taken += 1
+            if clear != lang:
+                wrong.append((lang, text, clear))
+    assert wrong == []
+    assert taken >= 80  # it does take most sentences: else it saves nothing
+
+
+@pytest.mark.parametrize("text, lang", [("Der Hund und die Katze sind nicht im Haus.", "de"),
+                                        ("Nous sommes dans la maison avec les enfants.", "fr"),
+                                        ("Мы не знаем, что он это сделал.", "ru")])
+def test_clear_function_words_decide_alone(text, lang):
+    assert language_detection.detect_ranked(text) == [(lang, 1.0)]
+
+
+def test_function_words_that_do_not_clearly_point_leave_it_to_the_profiles():
+    # Danish and Norwegian share these: the fast path must not pick one.
+    words = "jeg har ikke det".split()
+    assert language_detection._function_words(words) is None
+
+
+def test_a_repeated_text_is_the_same_answer_and_the_cache_cannot_be_spoiled():
+    first = language_detection.detect_ranked("Konto erstellen")
+    first.clear()
+    again = language_detection.detect_ranked("Konto erstellen")
+    assert again and again[0][0] == "de"
+
+
+def test_only_the_start_of_a_long_text_is_read():
+    german = "Der Wetterbericht sagt für morgen starken Regen voraus, also bleiben wir zu Hause. "
+    english = "The weather report says there will be heavy rain tomorrow, so we will stay at home. " * 600
+    assert language_detection.detect(german + english) == "de"
+    assert language_detection.detect(english + german) == "en"
+
+
+def test_the_profile_reads_words_until_one_language_leads_far():
+    model = language_detection._model("latin")
+    words = "das ist ein sehr langer satz auf deutsch mit vielen wörtern".split()
+    read = []
+    original = language_detection._word_sums
+    language_detection._word_sums = lambda model_, word: read.append(word) or original(model_, word)
+    try:
+        ranked = model.ranked(words)
+    finally:
+        language_detection._word_sums = original
+    assert ranked[0][0] == "de"
+    assert len(read) < len(words)  # decided before the end
+
+
+def test_a_guess_into_another_language_leans_to_english():
+    # "Hi" alone looks a little Vietnamese to the profiles; into German it is English, as DeepL takes it.
+    assert language_detection.detect_ranked("Hi")[0][1] < language_detection.CONFIDENT
+    assert language_detection.source_for("Hi", "de") == "en"
+    # Into English the lean would echo texts: none there.
+    assert language_detection.source_for("Hi", "en") != "en"
+
+
+def test_the_english_lean_costs_no_other_language_a_label():
+    wrong = [(lang, text) for lang, text in report.short_strings() + report.sentences()
+             if lang not in ("en", "de") and language_detection.detect(text) == lang
+             and language_detection.source_for(text, "de") != lang]
+    assert wrong == []
