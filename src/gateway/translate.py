@@ -70,8 +70,8 @@ async def translate_texts(
     marked: dict[tuple, dict[str, None]] = {}  # (source, engine) → the units' marked texts, in order
     for text in texts:
         pieces = markup.plan(text, options)
-        src = source or language_detection.detect(
-            " ".join(p.sentence() for p in pieces if isinstance(p, markup.Unit))
+        src = source or language_detection.source_for(
+            " ".join(p.sentence() for p in pieces if isinstance(p, markup.Unit)), target
         )
         lines = translate_lines(src, target) if translate_lines is not None and src != target else None
         plans.append((src, text, pieces, lines))
