@@ -6,13 +6,17 @@ The request (`system`, `messages` of text / image / tool_use / tool_result block
 counterpart for is handled here and said so:
 - `stop_sequences` are applied to the answer here (the chat endpoint's own cut cannot say which
   sequence matched, and `stop_reason: stop_sequence` names it);
-- `thinking` becomes the model's reasoning controls where its contract has them (`enable_thinking`,
-  `reasoning_effort` from the budget); without it (Anthropic's default, thinking off) thinking is
-  turned off where the contract allows. The model's reasoning comes back as `thinking` blocks with an
-  empty `signature` (nothing signs it); thinking blocks sent back are not model input and are left out;
+- `thinking` (enabled, adaptive) becomes the model's reasoning controls where its contract has them
+  (`enable_thinking`, and `reasoning_effort` from `output_config.effort` or the budget); without it
+  (Anthropic's default, thinking off) thinking is turned off where the contract allows. The model's
+  reasoning comes back as `thinking` blocks with an empty `signature` (nothing signs it), empty with
+  `display: omitted`; thinking blocks sent back are not model input and are left out;
+- `system` turns among the messages (Claude Code sends them) join the system prompt;
 - `cache_control` is accepted and ignored: the usage reports no cache writes, and as cache reads only
   what the model itself reported as cached;
-- `metadata`, `service_tier`, `container` and other fields without a counterpart are accepted and unused.
+- `metadata`, `context_management`, `service_tier`, `container` and other fields without a counterpart
+  are accepted and unused; the answers carry the beta shape's extra fields (null), so one answer suits
+  `/v1/messages` and Claude Code's `/v1/messages?beta=true`.
 """
 
 from __future__ import annotations
@@ -37,9 +41,11 @@ def message_id() -> str:
 
 
 def tool_use_id(call_id) -> str:
+    """Anthropic's form of a model's tool call id (`toolu_...`), the same each time for the same id."""
     if not isinstance(call_id, str) or not call_id:
         return "toolu_" + ids.hex_id(24)
-    return _TOOL_ID_OUTSIDE.sub("_", call_id)
+    call_id = _TOOL_ID_OUTSIDE.sub("_", call_id)
+    return call_id if call_id.startswith("toolu_") else "toolu_" + call_id
 
 
 # --- request --------------------------------------------------------------------------------------
@@ -150,33 +156,41 @@ def _assistant_turn(content: list, where: str) -> list[dict]:
     return [message]
 
 
+def _system_text(system, where: str) -> str:
+    if isinstance(system, str):
+        return system
+    if isinstance(system, list):
+        return "\n\n".join(_text(block if isinstance(block, dict) else {}, f"{where}[{i}]") for i, block in enumerate(system))
+    raise bad_request(f"`{where}` must be a string or an array of text blocks.", param=where)
+
+
 def _messages(raw, system) -> list[dict]:
+    """Chat messages; the system prompt, and the `system` turns Claude Code puts among the messages,
+    as one leading system message (chat templates such as Qwen's refuse a system message after the
+    first)."""
+    systems = [_system_text(system, "system")] if system is not None else []
     out: list[dict] = []
-    if system is not None:
-        if isinstance(system, str):
-            text = system
-        elif isinstance(system, list):
-            text = "\n\n".join(_text(block if isinstance(block, dict) else {}, f"system[{i}]") for i, block in enumerate(system))
-        else:
-            raise bad_request("`system` must be a string or an array of text blocks.", param="system")
-        if text:
-            out.append({"role": "system", "content": text})
     if not isinstance(raw, list) or not raw:
         raise bad_request("`messages` must be a non-empty array.", param="messages")
     for i, message in enumerate(raw):
         where = f"messages[{i}]"
-        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "system":
+            systems.append(_system_text(message.get("content"), f"{where}.content"))
+            continue
+        if role not in _ROLES:
             raise bad_request(f"`{where}.role` must be user or assistant.", param=f"{where}.role")
         content = message.get("content")
         if isinstance(content, str):
-            out.append({"role": message["role"], "content": content})
+            out.append({"role": role, "content": content})
         elif isinstance(content, list):
-            turn = _user_turn if message["role"] == "user" else _assistant_turn
+            turn = _user_turn if role == "user" else _assistant_turn
             out.extend(turn(content, where))
         else:
             raise bad_request(f"`{where}.content` must be a string or an array of content blocks.",
                               param=f"{where}.content")
-    return out
+    text = "\n\n".join(part for part in systems if part)
+    return ([{"role": "system", "content": text}] if text else []) + out
 
 
 def _tools(tools) -> list[dict]:
@@ -230,17 +244,24 @@ def _max_tokens(body: dict) -> int:
     return value
 
 
-def thinking(body: dict, max_tokens: int | None) -> tuple[bool, int | None]:
-    """Whether thinking is on (off by default, as at Anthropic) and its budget (None: the model
-    decides, `adaptive`); 400 for a malformed `thinking`, as Anthropic refuses it."""
+_EFFORTS = ("low", "medium", "high")
+
+
+def thinking(body: dict, max_tokens: int | None) -> tuple[bool, str | None]:
+    """Whether thinking is on (off by default, as at Anthropic) and the effort asked for: from
+    `output_config.effort`, else from `budget_tokens` (None: the model decides, as with `adaptive`);
+    400 for a malformed `thinking`, as Anthropic refuses it."""
     value = body.get("thinking")
+    config = body.get("output_config")
+    effort = config.get("effort") if isinstance(config, dict) else None
+    effort = effort if effort in _EFFORTS else None
     if value is None:
         return False, None
     kind = value.get("type") if isinstance(value, dict) else None
     if kind == "disabled":
         return False, None
     if kind == "adaptive":
-        return True, None
+        return True, effort
     if kind != "enabled":
         raise bad_request("`thinking.type` must be enabled, disabled or adaptive.", param="thinking.type")
     budget = value.get("budget_tokens")
@@ -248,7 +269,14 @@ def thinking(body: dict, max_tokens: int | None) -> tuple[bool, int | None]:
         raise bad_request("`thinking.budget_tokens` must be an integer of at least 1024.", param="thinking.budget_tokens")
     if max_tokens is not None and budget >= max_tokens:
         raise bad_request("`max_tokens` must be greater than `thinking.budget_tokens`.", param="max_tokens")
-    return True, budget
+    return True, effort or next((name for limit, name in _EFFORT_BY_BUDGET if budget <= limit), "high")
+
+
+def thinking_shown(body: dict) -> bool:
+    """Whether the model's reasoning is returned as text (`thinking.display: omitted` asks for empty
+    thinking blocks)."""
+    value = body.get("thinking")
+    return not (isinstance(value, dict) and value.get("display") == "omitted")
 
 
 def _allowed(schema: dict | None, value) -> bool:
@@ -258,7 +286,7 @@ def _allowed(schema: dict | None, value) -> bool:
     return any(enum is None or value in enum for enum in options)
 
 
-def reasoning_controls(model_id: str, on: bool, budget: int | None) -> dict:
+def reasoning_controls(model_id: str, on: bool, effort: str | None) -> dict:
     """The chat parameters that turn the model's reasoning on (with an effort for the budget) or off,
     as far as its contract has them: `chat_template_kwargs.enable_thinking`, `reasoning_effort`."""
     contract = contracts.contract_for(model_id)
@@ -270,10 +298,8 @@ def reasoning_controls(model_id: str, on: bool, budget: int | None) -> dict:
     if enable is not None and _allowed(enable, on):
         out["chat_template_kwargs"] = {"enable_thinking": on}
     effort_schema = contract.prop("reasoning_effort", "messages")
-    if on and budget is not None and effort_schema is not None:
-        effort = next((name for limit, name in _EFFORT_BY_BUDGET if budget <= limit), "high")
-        if _allowed(effort_schema, effort):
-            out["reasoning_effort"] = effort
+    if on and effort is not None and effort_schema is not None and _allowed(effort_schema, effort):
+        out["reasoning_effort"] = effort
     return out
 
 
@@ -287,9 +313,9 @@ def chat_body(body: dict, model: str | None, model_id: str | None = None, *, for
     max_tokens = None if for_counting else _max_tokens(body)
     if max_tokens is not None:
         chat["max_tokens"] = max_tokens
-    on, budget = thinking(body, max_tokens)
+    on, effort = thinking(body, max_tokens)
     if model_id is not None:
-        chat.update(reasoning_controls(model_id, on, budget))
+        chat.update(reasoning_controls(model_id, on, effort))
     for name in ("temperature", "top_p", "top_k"):
         if body.get(name) is not None:
             chat[name] = body[name]
@@ -330,7 +356,7 @@ def usage(chat_usage) -> dict:
     return {"input_tokens": prompt - cached, "output_tokens": chat_usage.get("completion_tokens") or 0,
             "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached,
             "cache_creation": None, "inference_geo": None, "output_tokens_details": None,
-            "server_tool_use": None, "service_tier": "standard"}
+            "server_tool_use": None, "service_tier": "standard", "iterations": None, "speed": None}
 
 
 def tool_input(arguments) -> dict:
@@ -361,16 +387,16 @@ def tool_use_block(call_id, name: str, arguments) -> dict:
 def shell(model: str, content: list, stop_reason, stop_sequence, usage_out: dict, message: str | None = None) -> dict:
     return {"id": message or message_id(), "type": "message", "role": "assistant", "content": content, "model": model,
             "stop_reason": stop_reason, "stop_sequence": stop_sequence, "stop_details": None, "container": None,
-            "usage": usage_out}
+            "usage": usage_out, "context_management": None, "diagnostics": None}
 
 
-def message_object(chat: dict, stops: list[str]) -> dict:
+def message_object(chat: dict, stops: list[str], show_thinking: bool = True) -> dict:
     """A `message` from a `chat.completion` object."""
     choice = chat["choices"][0]
     message = choice.get("message") or {}
     content: list[dict] = []
     if message.get("reasoning_content"):
-        content.append(thinking_block(message["reasoning_content"]))
+        content.append(thinking_block(message["reasoning_content"] if show_thinking else ""))
     text, matched = cut_at_stop(message.get("content") or "", stops)
     if text:
         content.append(text_block(text))

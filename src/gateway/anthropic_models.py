@@ -8,9 +8,10 @@ key it extends at a `-` or `.` (`claude-sonnet-4-5` for its dated names), then i
 (Workers AI ids, the gateway's aliases) are left to the chat endpoint's own resolution.
 
 The defaults are chat models with tool calling (Claude Code is driven by tools), chosen from the
-catalog: the Free plan's strongest agentic model with vision and reasoning for sonnet (Claude
-Code's default main model), Workers Paid's coding model for opus, a fast model for haiku (titles,
-summaries, command checks).
+catalog so that Claude Code works on the Free plan as it comes: the Free plan's agentic model with
+vision and reasoning for opus and sonnet (Claude Code 2.1's default main model is opus), a fast one
+for haiku (titles, summaries, command checks). On Workers Paid, `opus=@cf/moonshotai/kimi-k2.7-code`
+names the platform's coding model.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from .catalog import family_alias
 
 DEFAULT_ANTHROPIC_MODEL_MAP: dict[str, str] = {
-    "opus": "@cf/moonshotai/kimi-k2.7-code",
+    "opus": "@cf/qwen/qwen3.8-27b",
     "sonnet": "@cf/qwen/qwen3.8-27b",
     "haiku": "@cf/zai-org/glm-4.7-flash",
     "claude": "@cf/qwen/qwen3.8-27b",
@@ -28,6 +29,9 @@ FAMILIES = ("opus", "sonnet", "haiku")
 # The Claude names listed by GET /v1/models (with `anthropic-version`), besides the map's own full
 # names: what Claude Code offers in its model picker and sends by default.
 LISTED_CLAUDE_NAMES = (
+    "claude-opus-5-5",
+    "claude-sonnet-5-5",
+    "claude-haiku-5-5",
     "claude-opus-4-1-20250805",
     "claude-opus-4-20250514",
     "claude-sonnet-4-5-20250929",

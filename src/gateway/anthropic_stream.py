@@ -60,8 +60,9 @@ class _StopHolder:
 class AnthropicStream:
     """The state of one translated stream: which block is open, the tool calls seen, the usage."""
 
-    def __init__(self, model: str, stops: list[str], input_estimate: int):
+    def __init__(self, model: str, stops: list[str], input_estimate: int, show_thinking: bool = True):
         self.model = model
+        self.show_thinking = show_thinking
         self.id = message_id()
         self.stop = _StopHolder(stops)
         self.input_estimate = input_estimate
@@ -93,7 +94,8 @@ class AnthropicStream:
                               + ',"delta":{"type":"' + delta_type + '","' + field + '":')
 
     def _delta(self, kind: str, piece: str, out: list[str]) -> None:
-        out.append(self._prefix[kind] + _json_str(piece) + "}}\n\n")
+        # The beta stream's thinking_delta carries `estimated_tokens` (null: none is estimated).
+        out.append(self._prefix[kind] + _json_str(piece) + (',"estimated_tokens":null}}\n\n' if kind == "thinking" else "}}\n\n"))
 
     def _piece(self, kind: str, piece: str, out: list[str]) -> None:
         if self.open != kind:
@@ -126,7 +128,7 @@ class AnthropicStream:
         if "error" in chunk:
             self._close(out)
             message = (chunk["error"] or {}).get("message") or "The model's stream broke off."
-            out.append(event("error", {"type": "error", "error": {"type": "api_error", "message": message}}))
+            out.append(event("error", {"type": "error", "error": {"type": "api_error", "message": message}, "request_id": None}))
             self.finish = "error"
             return False
         if chunk.get("usage"):
@@ -136,7 +138,10 @@ class AnthropicStream:
             self.finish = choice.get("finish_reason") or self.finish
             reasoning = delta.get("reasoning_content")
             if reasoning:
-                self._piece("thinking", reasoning, out)
+                if self.show_thinking:
+                    self._piece("thinking", reasoning, out)
+                elif self.open != "thinking":
+                    self._begin("thinking", {"type": "thinking", "thinking": "", "signature": ""}, out)
             text = delta.get("content")
             if text:
                 text = self.stop.feed(text)
@@ -164,17 +169,19 @@ class AnthropicStream:
             reason = STOP_REASONS.get(self.finish, "end_turn")
         counted = usage(self.chat_usage)
         delta_usage = {key: counted[key] for key in ("input_tokens", "output_tokens", "cache_creation_input_tokens",
-                                                     "cache_read_input_tokens", "output_tokens_details", "server_tool_use")}
+                                                     "cache_read_input_tokens", "output_tokens_details", "server_tool_use",
+                                                     "iterations")}
         out.append(event("message_delta", {"type": "message_delta", "delta": {
             "stop_reason": reason, "stop_sequence": self.stop.matched, "stop_details": None, "container": None},
-            "usage": delta_usage}))
+            "usage": delta_usage, "context_management": None}))
         out.append(event("message_stop", {"type": "message_stop"}))
         return out
 
 
-async def message_events(chat_events: AsyncIterable[str], model: str, stops: list[str], input_estimate: int) -> AsyncIterator[str]:
+async def message_events(chat_events: AsyncIterable[str], model: str, stops: list[str], input_estimate: int,
+                         show_thinking: bool = True) -> AsyncIterator[str]:
     """The chat pipeline's SSE events (`data: <chunk>`) as Anthropic's stream."""
-    stream = AnthropicStream(model, stops, input_estimate)
+    stream = AnthropicStream(model, stops, input_estimate, show_thinking)
     for text in stream.start():
         yield text
     try:

@@ -89,15 +89,18 @@ def test_the_stream_comes_in_anthropics_event_order(gateway):
 
 
 def test_a_tool_call_streams_as_a_tool_use_block_with_input_json(gateway):
+    # `days` bounded as zod bounds every integer (Claude Code's own tools): ±(2**53 - 1).
     tool = {"name": "get_weather", "description": "The weather in a city",
-            "input_schema": {"type": "object", "properties": {"city": {"type": "string", "description": "the city"}},
-                             "required": ["city"]}}
+            "input_schema": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                             "properties": {"city": {"type": "string", "description": "the city"},
+                                            "days": {"type": "integer", "minimum": -9007199254740991, "maximum": 9007199254740991}},
+                             "required": ["city"], "additionalProperties": False}}
     body = {"model": SONNET, "max_tokens": 64, "tools": [tool], "tool_choice": {"type": "any"},
             "messages": [{"role": "user", "content": "Weather in Paris?"}]}
     whole = post(gateway, "/v1/messages", body).json()
     assert whole["stop_reason"] == "tool_use"
     (call,) = [block for block in whole["content"] if block["type"] == "tool_use"]
-    assert call["name"] == "get_weather" and isinstance(call["input"], dict) and call["id"]
+    assert call["name"] == "get_weather" and isinstance(call["input"], dict) and call["id"].startswith("toolu_")
 
     with httpx.stream("POST", f"{gateway.url}/v1/messages", headers=anthropic_headers(gateway.api_key), timeout=30,
                       json={**body, "stream": True}) as answer:
@@ -139,7 +142,7 @@ def test_count_tokens_estimates_without_calling_a_model(gateway):
         "model": SONNET, "system": "Be brief.", "messages": [{"role": "user", "content": "Count these words please"}]})
     assert answer.status_code == 200, answer.text
     # "Be brief." (9 characters) and the message (24): 33 characters at four a token.
-    assert answer.json() == {"input_tokens": math.ceil(33 / 4)}
+    assert answer.json() == {"input_tokens": math.ceil(33 / 4), "context_management": None}
 
 
 def test_models_come_in_anthropics_list_shape_with_anthropic_version(gateway):
@@ -148,10 +151,11 @@ def test_models_come_in_anthropics_list_shape_with_anthropic_version(gateway):
     assert len(listed["data"]) == 5 and listed["has_more"] is True
     assert listed["first_id"] == listed["data"][0]["id"] and listed["last_id"] == listed["data"][-1]["id"]
     assert all(entry["type"] == "model" and entry["display_name"] for entry in listed["data"])
-    assert SONNET in [entry["id"] for entry in listed["data"]]
     after = httpx.get(f"{gateway.url}/v1/models", params={"after_id": listed["last_id"], "limit": 1000},
                       headers=anthropic_headers(gateway.api_key)).json()
-    assert SONNET_MODEL in [entry["id"] for entry in after["data"]] and after["has_more"] is False
+    assert after["has_more"] is False
+    ids = [entry["id"] for entry in listed["data"] + after["data"]]
+    assert {SONNET, "claude-opus-5-5", SONNET_MODEL, LLAMA} <= set(ids) and len(ids) == len(set(ids))
     one = httpx.get(f"{gateway.url}/v1/models/claude-haiku-4-5", headers=anthropic_headers(gateway.api_key))
     assert one.status_code == 200 and one.json()["id"] == "claude-haiku-4-5"
     # Without the header: OpenAI's shape, as before.
@@ -203,6 +207,22 @@ def test_thinking_turns_reasoning_on_and_comes_back_as_thinking_blocks(scripted,
     inputs = json.loads(httpserver.log[0][0].get_data())["inputs"]
     assert inputs["chat_template_kwargs"] == {"enable_thinking": True}
     assert inputs["reasoning_effort"] == "low"  # a 2048-token budget
+
+
+def test_claude_codes_adaptive_thinking_and_system_turns(scripted, httpserver):
+    httpserver.expect_oneshot_request("/ai/run").respond_with_json({"response": "ok", "usage": {"prompt_tokens": 3, "completion_tokens": 1}})
+    answer = post(scripted, "/v1/messages", {
+        "model": "claude-opus-5-5", "max_tokens": 128000, "system": [{"type": "text", "text": "You are Claude Code."}],
+        "thinking": {"type": "adaptive", "display": "omitted"}, "output_config": {"effort": "medium"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "metadata": {"user_id": "{\"session_id\": \"s\"}"},
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]},
+                     {"role": "system", "content": [{"type": "text", "text": "A reminder."}]}]})
+    assert answer.status_code == 200, answer.text
+    inputs = json.loads(httpserver.log[0][0].get_data())["inputs"]
+    assert inputs["messages"] == [{"role": "system", "content": "You are Claude Code.\n\nA reminder."},
+                                  {"role": "user", "content": "hi"}]
+    assert (inputs["chat_template_kwargs"], inputs["reasoning_effort"]) == ({"enable_thinking": True}, "medium")
 
 
 def test_without_thinking_reasoning_is_turned_off(scripted, httpserver):

@@ -59,10 +59,11 @@ async def create_message(ctx: Context):
 
         model = answer.headers.get("X-Model") or resolved.model.id
         estimate = pricing.prompt_of(chat).estimate()
-        events = message_events(_chat_events(answer, ctx.settings.ai_timeout_seconds), model, stops, estimate)
+        events = message_events(_chat_events(answer, ctx.settings.ai_timeout_seconds), model, stops, estimate,
+                                anthropic_messages.thinking_shown(body))
         return StreamResponse(events, answer.status, _named({**_stream_headers(answer), **SSE_HEADERS}, claude_name))
     if isinstance(answer, Response) and answer.status == 200:
-        message = anthropic_messages.message_object(json.loads(answer.body), stops)
+        message = anthropic_messages.message_object(json.loads(answer.body), stops, anthropic_messages.thinking_shown(body))
         return json_response(message, headers=_named(_model_headers(answer), claude_name))
     raise anthropic_messages.error_from_openai(answer.status, answer.body)
 
@@ -74,7 +75,8 @@ async def count_tokens(ctx: Context):
     name, resolved, claude_name = await _model(ctx, body)
     chat = anthropic_messages.chat_body(body, name, for_counting=True)
     headers = _named({"X-Model": resolved.model.id, "X-Usage-Estimated": "true"}, claude_name)
-    return json_response({"input_tokens": pricing.prompt_of(chat).estimate()}, headers=headers)
+    # `context_management` is required in the beta shape (Claude Code's `?beta=true`); nothing manages context here.
+    return json_response({"input_tokens": pricing.prompt_of(chat).estimate(), "context_management": None}, headers=headers)
 
 
 async def _model_list(ctx: Context) -> tuple[list[dict], str]:
