@@ -10,9 +10,7 @@ behaviour (reasoning, failures) is the point.
 
 from __future__ import annotations
 
-import base64
 import json
-import time
 from collections import Counter
 
 import httpx
@@ -20,14 +18,9 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from support import api_specs
+from support.anthropic_cases import (CHAT, OPENAI_SHAPED, REASONING, VISION, WEATHER, ai_error, image_block,
+                                     openai_completion, openai_stream)
 
-CHAT = "@cf/meta/llama-3.1-8b-instruct-fast"
-OPENAI_SHAPED = "@cf/openai/gpt-oss-20b"
-VISION = "@cf/meta/llama-4-scout-17b-16e-instruct"
-REASONING = "@cf/qwen/qwen3.8-27b"
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
-WEATHER = {"name": "get_weather", "description": "Current weather in a city",
-           "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 VERSION = {"anthropic-version": "2023-06-01"}
 # Which content block a delta may extend.
 DELTAS_OF = {"text": {"text_delta", "citations_delta"}, "tool_use": {"input_json_delta"},
@@ -143,10 +136,6 @@ def post(gateway, path: str, body: dict, headers: dict | None = None) -> httpx.R
                       headers={"x-api-key": gateway.api_key, **VERSION, **(headers or {})})
 
 
-def image_block(data: bytes) -> dict:
-    return {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(data).decode()}}
-
-
 BODIES = {
     "plain": {"model": CHAT, "max_tokens": 64, "messages": [{"role": "user", "content": "Hello"}]},
     "openai-shaped model": {"model": OPENAI_SHAPED, "max_tokens": 64, "messages": [{"role": "user", "content": "Hello"}]},
@@ -169,7 +158,7 @@ BODIES = {
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {"city": "Oslo"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01A", "content": "12 °C"}]}]},
     "image": {"model": VISION, "max_tokens": 64,
-              "messages": [{"role": "user", "content": [image_block(PNG), {"type": "text", "text": "describe"}]}]},
+              "messages": [{"role": "user", "content": [image_block(), {"type": "text", "text": "describe"}]}]},
 }
 EXPECTED_STOP = {"max_tokens reached": "max_tokens", "tools, auto": "tool_use", "tools, forced, openai-shaped": "tool_use"}
 
@@ -238,7 +227,7 @@ ERRORS = {
     "bad role": ({}, {"model": CHAT, "max_tokens": 10, "messages": [{"role": "robot", "content": "hi"}]}, 400, "invalid_request_error"),
     "unknown model": ({}, {**BODIES["plain"], "model": "@cf/nobody/no-such-model"}, 404, "not_found_error"),
     "image to a text-only model": ({}, {"model": CHAT, "max_tokens": 10, "messages": [
-        {"role": "user", "content": [image_block(PNG), {"type": "text", "text": "describe"}]}]}, 400, "invalid_request_error"),
+        {"role": "user", "content": [image_block(), {"type": "text", "text": "describe"}]}]}, 400, "invalid_request_error"),
 }
 
 
@@ -279,26 +268,15 @@ def scripted(scripted_gateway, httpserver):
     return scripted_gateway
 
 
-def openai_chunks(model: str, deltas: list[dict], finish: str, usage: dict) -> Response:
-    base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
-    events = [{**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
-    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}], "usage": usage})
-    return Response("".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n", content_type="text/event-stream")
-
-
 def reasoning_answer(request: Request) -> Response:
     sent = json.loads(request.get_data())
     model, inputs = sent["model"], sent["inputs"]
     usage = {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}
     if inputs.get("stream"):
-        return openai_chunks(model, [{"role": "assistant", "reasoning_content": "The user greets; "},
+        return openai_stream(model, [{"role": "assistant", "reasoning_content": "The user greets; "},
                                      {"reasoning_content": "greet back."}, {"content": "Hello"}, {"content": " again!"}],
                              "stop", usage)
-    return Response(json.dumps({"id": "chatcmpl-s", "object": "chat.completion", "created": int(time.time()), "model": model,
-                                "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                                             "message": {"role": "assistant", "content": "Hello again!", "refusal": None,
-                                                         "reasoning_content": "The user greets; greet back."}}],
-                                "usage": usage}), content_type="application/json")
+    return openai_completion(model, {"content": "Hello again!", "reasoning_content": "The user greets; greet back."}, "stop", usage)
 
 
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages?beta=true"], ids=["plain", "beta"])
@@ -319,11 +297,6 @@ def test_thinking(path, scripted, httpserver, spec):
     assert len(sent) == 2
     assert all(inputs.get("reasoning_effort") or (inputs.get("chat_template_kwargs") or {}).get("enable_thinking") is True
                for inputs in sent), sent
-
-
-def ai_error(code: int, message: str, status: int) -> Response:
-    return Response(json.dumps({"success": False, "errors": [{"code": code, "message": message}]}), status,
-                    content_type="application/json")
 
 
 UPSTREAM_FAILURES = {

@@ -7,7 +7,6 @@ or, for Workers AI's failures, from the scripted upstream.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
@@ -15,12 +14,8 @@ import anthropic
 import pytest
 from werkzeug.wrappers import Response
 
-CHAT = "@cf/meta/llama-3.1-8b-instruct-fast"
-OPENAI_SHAPED = "@cf/openai/gpt-oss-20b"
-VISION = "@cf/meta/llama-4-scout-17b-16e-instruct"
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
-WEATHER = {"name": "get_weather", "description": "Current weather in a city",
-           "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+from support.anthropic_cases import CHAT, OPENAI_SHAPED, PNG, VISION, WEATHER, ai_error, image_block
+
 
 
 def sdk(gateway, **options) -> anthropic.Anthropic:
@@ -144,7 +139,7 @@ def test_tool_input_streams_as_json_deltas(claude):
 
 def test_image_base64(claude):
     message = claude.messages.create(model=VISION, max_tokens=64, messages=[{"role": "user", "content": [
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(PNG).decode()}},
+        image_block(),
         {"type": "text", "text": "describe"}]}])
     assert message.content[0].text.endswith(said("describe"))
 
@@ -161,7 +156,7 @@ def test_image_url(claude, httpserver):
 def test_image_for_a_text_only_model_is_a_bad_request(claude):
     with pytest.raises(anthropic.BadRequestError) as caught:
         claude.messages.create(model=CHAT, max_tokens=64, messages=[{"role": "user", "content": [
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(PNG).decode()}},
+            image_block(),
             {"type": "text", "text": "describe"}]}])
     assert caught.value.body["error"]["type"] == "invalid_request_error"
 
@@ -210,11 +205,6 @@ def test_empty_messages_is_a_bad_request(claude):
 def scripted_claude(scripted_gateway, httpserver):
     with sdk(scripted_gateway) as client:
         yield client
-
-
-def ai_error(code: int, message: str, status: int) -> Response:
-    return Response(json.dumps({"success": False, "errors": [{"code": code, "message": message}]}), status,
-                    content_type="application/json")
 
 
 def test_workers_ai_capacity_is_overloaded(scripted_claude, httpserver):

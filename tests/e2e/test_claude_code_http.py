@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from werkzeug.wrappers import Request, Response
 
+from support.anthropic_cases import openai_completion, openai_stream
 from support.local_gateway import ROOT
 
 CLAUDE = ROOT / "node_modules" / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe"
@@ -37,6 +37,8 @@ def run_claude(gateway, prompt: str, workdir: Path, *args: str, env: dict | None
         "DISABLE_AUTOUPDATER": "1",
         "DISABLE_TELEMETRY": "1",
         "DISABLE_ERROR_REPORTING": "1",
+        # A failure shows at once instead of after minutes of retries.
+        "CLAUDE_CODE_MAX_RETRIES": "0",
         **(env or {}),
     }
     done = subprocess.run([str(CLAUDE), "-p", prompt, "--output-format", "json", *args], cwd=workdir, env=environment,
@@ -47,35 +49,18 @@ def run_claude(gateway, prompt: str, workdir: Path, *args: str, env: dict | None
     return result
 
 
-def chunk(model: str, delta: dict, finish_reason=None, usage=None) -> dict:
-    event = {"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
-    if usage:
-        event["usage"] = usage
-    return event
-
-
 def workers_ai_answer(model: str, inputs: dict, *, text: str | None = None, tool: tuple[str, dict] | None = None) -> Response:
-    """What Workers AI answers for an OpenAI-shaped chat model: a stream when asked for one, else a completion."""
+    """What an OpenAI-shaped Workers AI chat model answers: a stream when asked for one, else a completion."""
     usage = {"prompt_tokens": 900, "completion_tokens": 12, "total_tokens": 912}
     call = {"id": "call_scripted_1", "type": "function",
             "function": {"name": tool[0], "arguments": json.dumps(tool[1])}} if tool else None
+    finish = "tool_calls" if call else "stop"
     if not inputs.get("stream"):
-        message = {"role": "assistant", "content": text or "", "refusal": None, **({"tool_calls": [call]} if call else {})}
-        return Response(json.dumps({"id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()),
-                                    "model": model, "usage": usage,
-                                    "choices": [{"index": 0, "message": message, "logprobs": None,
-                                                 "finish_reason": "tool_calls" if call else "stop"}]}),
-                        content_type="application/json")
+        return openai_completion(model, {"content": text or "", **({"tool_calls": [call]} if call else {})}, finish, usage)
     if call:
-        events = [chunk(model, {"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call}]})]
-    else:
-        words = text.split(" ")
-        events = [chunk(model, {"role": "assistant", "content": words[0]})]
-        events += [chunk(model, {"content": " " + word}) for word in words[1:]]
-    events.append(chunk(model, {}, "tool_calls" if call else "stop", usage))
-    body = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
-    return Response(body, content_type="text/event-stream")
+        return openai_stream(model, [{"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call}]}], finish, usage)
+    first, *rest = text.split(" ")
+    return openai_stream(model, [{"role": "assistant", "content": first}, *({"content": " " + word} for word in rest)], finish, usage)
 
 
 @pytest.fixture
