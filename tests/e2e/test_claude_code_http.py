@@ -2,8 +2,9 @@
 
 `claude -p` runs offline against `ANTHROPIC_BASE_URL` with non-essential traffic off and a throwaway HOME,
 so it never reads the user's config. Workers AI's answers are scripted from Python behind the emulator
-(`scripted_gateway`): a plain answer, and a task where the model calls Claude Code's Write tool and then
-answers, so Claude Code really runs the tool between two requests.
+(`scripted_gateway`): a plain answer after some reasoning, a task where the model calls Claude Code's Write
+tool and then answers (so Claude Code really runs the tool between two requests), and Workers AI out of
+capacity, which Claude Code must report as Anthropic's overload.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from pathlib import Path
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from support.anthropic_cases import openai_completion, openai_stream
+from support.anthropic_cases import ai_error, openai_completion, openai_stream
 from support.local_gateway import ROOT
 
 CLAUDE = ROOT / "node_modules" / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe"
 WORKERS_AI_MODEL = "@cf/zai-org/glm-4.7-flash"
 
 
-def run_claude(gateway, prompt: str, workdir: Path, *args: str, env: dict | None = None, timeout: float = 180) -> dict:
-    """`claude -p PROMPT --output-format json` against the gateway; its JSON result."""
+def run_claude(gateway, prompt: str, workdir: Path, *args: str, env: dict | None = None, key_variable="ANTHROPIC_AUTH_TOKEN",
+               fails: bool = False, timeout: float = 180) -> dict:
+    """`claude -p PROMPT --output-format json` against the gateway, its key in `key_variable` (ANTHROPIC_AUTH_TOKEN
+    is sent as a Bearer token, ANTHROPIC_API_KEY as `x-api-key`); its JSON result (a success unless `fails`)."""
     home = workdir.parent / f"{workdir.name}-home"
     home.mkdir(exist_ok=True)
     environment = {
@@ -32,7 +35,7 @@ def run_claude(gateway, prompt: str, workdir: Path, *args: str, env: dict | None
         "HOME": str(home),
         "CLAUDE_CONFIG_DIR": str(home / ".claude"),
         "ANTHROPIC_BASE_URL": gateway.url,
-        "ANTHROPIC_AUTH_TOKEN": gateway.api_key,
+        key_variable: gateway.api_key,
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_AUTOUPDATER": "1",
         "DISABLE_TELEMETRY": "1",
@@ -45,22 +48,31 @@ def run_claude(gateway, prompt: str, workdir: Path, *args: str, env: dict | None
                           capture_output=True, text=True, timeout=timeout)
     assert done.stdout.strip(), f"claude printed nothing (exit {done.returncode}):\n{done.stderr[-3000:]}"
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert done.returncode == 0 and not result.get("is_error"), (done.returncode, result.get("result"), done.stderr[-3000:])
+    succeeded = done.returncode == 0 and not result.get("is_error")
+    assert succeeded is not fails, (done.returncode, result.get("result"), done.stderr[-3000:])
     return result
 
 
-def workers_ai_answer(model: str, inputs: dict, *, text: str | None = None, tool: tuple[str, dict] | None = None) -> Response:
+def workers_ai_answer(model: str, inputs: dict, *, text: str | None = None, tool: tuple[str, dict] | None = None,
+                      reasoning: str | None = None) -> Response:
     """What an OpenAI-shaped Workers AI chat model answers: a stream when asked for one, else a completion."""
     usage = {"prompt_tokens": 900, "completion_tokens": 12, "total_tokens": 912}
     call = {"id": "call_scripted_1", "type": "function",
             "function": {"name": tool[0], "arguments": json.dumps(tool[1])}} if tool else None
     finish = "tool_calls" if call else "stop"
     if not inputs.get("stream"):
-        return openai_completion(model, {"content": text or "", **({"tool_calls": [call]} if call else {})}, finish, usage)
+        message = {"content": text or "", **({"tool_calls": [call]} if call else {}),
+                   **({"reasoning_content": reasoning} if reasoning else {})}
+        return openai_completion(model, message, finish, usage)
+    deltas = [{"role": "assistant", "reasoning_content": reasoning}] if reasoning else []
     if call:
-        return openai_stream(model, [{"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call}]}], finish, usage)
-    first, *rest = text.split(" ")
-    return openai_stream(model, [{"role": "assistant", "content": first}, *({"content": " " + word} for word in rest)], finish, usage)
+        deltas.append({"content": None, "tool_calls": [{"index": 0, **call}]})
+    else:
+        first, *rest = text.split(" ")
+        deltas += [{"content": first}, *({"content": " " + word} for word in rest)]
+    if not reasoning:
+        deltas[0] = {"role": "assistant", **deltas[0]}
+    return openai_stream(model, deltas, finish, usage)
 
 
 @pytest.fixture
@@ -77,7 +89,7 @@ def test_claude_code_prints_the_scripted_answer(scripted, httpserver, tmp_path):
 
     def handler(request: Request) -> Response:
         sent = json.loads(request.get_data())
-        return workers_ai_answer(sent["model"], sent["inputs"], text=answer)
+        return workers_ai_answer(sent["model"], sent["inputs"], text=answer, reasoning="The user wants a greeting.")
 
     httpserver.expect_request("/ai/run", method="POST").respond_with_handler(handler)
     work = tmp_path / "work"
@@ -91,8 +103,12 @@ def test_claude_code_prints_the_scripted_answer(scripted, httpserver, tmp_path):
     assert sent[0]["model"].startswith("@cf/")
     messages = sent[0]["inputs"]["messages"]
     assert any("Say hello." in json.dumps(m.get("content")) for m in messages if m["role"] == "user")
-    # Claude Code's system prompt (blocks with cache_control) reaches the model as a system message.
-    assert messages[0]["role"] == "system" and "Claude" in json.dumps(messages[0]["content"])
+    # Claude Code's system prompt (blocks with cache_control) and the system turns it puts among the
+    # messages reach the model as one leading system message.
+    assert messages[0]["role"] == "system" and "Primary working directory" in json.dumps(messages[0]["content"])
+    assert [m["role"] for m in messages].count("system") == 1
+    # Its adaptive thinking turns the model's reasoning on.
+    assert sent[0]["inputs"].get("chat_template_kwargs", {}).get("enable_thinking") is True or sent[0]["inputs"].get("reasoning_effort")
 
 
 def test_claude_code_runs_a_tool_the_model_calls(scripted, httpserver, tmp_path):
@@ -107,12 +123,14 @@ def test_claude_code_runs_a_tool_the_model_calls(scripted, httpserver, tmp_path)
         inputs = sent["inputs"]
         if any(m["role"] == "tool" for m in inputs["messages"]):
             return workers_ai_answer(sent["model"], inputs, text=final)
-        return workers_ai_answer(sent["model"], inputs,
+        return workers_ai_answer(sent["model"], inputs, reasoning="A Write call will do.",
                                  tool=("Write", {"file_path": str(target), "content": "written through the gateway\n"}))
 
     httpserver.expect_request("/ai/run", method="POST").respond_with_handler(handler)
+    # This time the key goes as `x-api-key` (ANTHROPIC_API_KEY) and the model is a Workers AI id.
     result = run_claude(scripted, "Create notes/hello.txt saying that it was written through the gateway.", work,
-                        "--allowedTools", "Write", env={"ANTHROPIC_MODEL": WORKERS_AI_MODEL})
+                        "--allowedTools", "Write",
+                        env={"ANTHROPIC_MODEL": WORKERS_AI_MODEL}, key_variable="ANTHROPIC_API_KEY")
 
     assert target.read_text() == "written through the gateway\n"
     assert result["result"] == final
@@ -132,3 +150,13 @@ def test_claude_code_runs_a_tool_the_model_calls(scripted, httpserver, tmp_path)
     assert json.loads(asked[0]["tool_calls"][0]["function"]["arguments"])["file_path"] == str(target)
     assert answered[0]["tool_call_id"] == asked[0]["tool_calls"][0]["id"]
     assert "hello.txt" in json.dumps(answered[0]["content"])
+
+
+def test_claude_code_reports_workers_ai_out_of_capacity_as_an_overload(scripted, httpserver, tmp_path):
+    httpserver.expect_request("/ai/run", method="POST").respond_with_response(
+        ai_error(3040, "Capacity temporarily exceeded, please try again.", 429))
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_claude(scripted, "Say hello.", work, fails=True)
+    assert result["api_error_status"] == 529
+    assert "529" in result["result"]
