@@ -157,10 +157,37 @@ BODIES = {
         {"role": "user", "content": "Weather in Oslo?"},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {"city": "Oslo"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01A", "content": "12 °C"}]}]},
+    # What Claude Code 2.1 sends (recorded, shortened): system blocks with cache_control, a system turn among
+    # the messages, JSON Schema 2020-12 tool schemas, a deferred tool, adaptive thinking, fields of its betas.
+    "claude code's shape": {
+        "model": "claude-opus-5-5", "max_tokens": 128000, "stream": False,
+        "system": [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.0b8; cc_entrypoint=sdk-cli;"},
+                   {"type": "text", "text": "You are a Claude agent.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "<system-reminder>\nBe careful.\n</system-reminder>\n"},
+                                                  {"type": "text", "text": "say hi"}]},
+                     {"role": "system", "content": [{"type": "text", "text": "# Environment\n - Platform: linux",
+                                                     "cache_control": {"type": "ephemeral"}}]}],
+        "tools": [{"name": "Write", "description": "Writes a file to the local filesystem.",
+                   "input_schema": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                                    "properties": {"file_path": {"type": "string"}, "content": {"type": "string"}},
+                                    "required": ["file_path", "content"], "additionalProperties": False}},
+                  {"name": "Read", "description": "Reads a file.",
+                   "input_schema": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                                    "properties": {"file_path": {"type": "string"},
+                                                   "offset": {"type": "integer", "minimum": -9007199254740991, "maximum": 9007199254740991}},
+                                    "required": ["file_path"], "additionalProperties": False}},
+                  {"name": "DeferredToolPlaceholder", "description": "never call this tool.",
+                   "input_schema": {"type": "object", "properties": {}}, "defer_loading": True}],
+        "metadata": {"user_id": json.dumps({"device_id": "4c72", "account_uuid": "", "session_id": "81d8"})},
+        "thinking": {"type": "adaptive", "display": "omitted"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "output_config": {"effort": "medium"},
+    },
     "image": {"model": VISION, "max_tokens": 64,
               "messages": [{"role": "user", "content": [image_block(), {"type": "text", "text": "describe"}]}]},
 }
-EXPECTED_STOP = {"max_tokens reached": "max_tokens", "tools, auto": "tool_use", "tools, forced, openai-shaped": "tool_use"}
+EXPECTED_STOP = {"max_tokens reached": "max_tokens", "tools, auto": "tool_use", "tools, forced, openai-shaped": "tool_use",
+                 "claude code's shape": "tool_use"}
 
 
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages?beta=true"], ids=["plain", "beta"])
