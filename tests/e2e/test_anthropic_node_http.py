@@ -1,5 +1,5 @@
 """The official Node client (`@anthropic-ai/sdk`) against the gateway's Messages API: create, the stream
-helper, a tool round trip (non-streamed and streamed) and a bad key, run by tests/e2e/clients/anthropic_node.mjs."""
+helper, a tool round trip (non-streamed and streamed), countTokens, models.list and a bad key, run by tests/e2e/clients/anthropic_node.mjs."""
 
 from __future__ import annotations
 
@@ -57,6 +57,22 @@ def test_streamed_tool_call(node):
     assert streamed, out["streamed_tool"]
     assert json.loads(streamed["partial"]) == streamed["input"] and streamed["input"]
     assert streamed["stop_reason"] == "tool_use"
+
+
+def test_count_tokens(node):
+    _, out = node
+    counted = out["count_tokens"].get("ok")
+    assert counted, out["count_tokens"]
+    assert 0 < counted["short"] < counted["longer"] and counted["longer"] >= 200
+
+
+def test_models_list_pages_through_every_model(node):
+    _, out = node
+    listed = out["models"].get("ok")
+    assert listed, out["models"]
+    # The SDK follows `has_more` / `last_id` page by page (5 at a time): every entry once.
+    assert len(listed["ids"]) > 5 and len(set(listed["ids"])) == len(listed["ids"])
+    assert "@cf/meta/llama-3.1-8b-instruct-fast" in listed["ids"] and "claude-sonnet-4-5-20250929" in listed["ids"]
 
 
 def test_bad_key(node):

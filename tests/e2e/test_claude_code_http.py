@@ -160,3 +160,11 @@ def test_claude_code_reports_workers_ai_out_of_capacity_as_an_overload(scripted,
     result = run_claude(scripted, "Say hello.", work, fails=True)
     assert result["api_error_status"] == 529
     assert "529" in result["result"]
+
+
+def test_claude_code_reports_a_wrong_key(scripted, httpserver, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_claude(scripted, "Say hello.", work, env={"ANTHROPIC_AUTH_TOKEN": "sk-not-a-gateway-key"}, fails=True)
+    assert result["api_error_status"] == 401
+    assert not [request for request, _ in httpserver.log if request.path == "/ai/run"], "nothing ran"

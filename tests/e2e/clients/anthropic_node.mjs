@@ -1,7 +1,7 @@
 // The official Node client (@anthropic-ai/sdk) against the local gateway's Messages API; run by
 // tests/e2e/test_anthropic_node_http.py. Usage: node anthropic_node.mjs <base_url> <key> <model>
 // Prints one JSON object: what messages.create, messages.stream (text and final message), a tool
-// round trip and a bad key gave, or the error's class, status and message.
+// round trip, countTokens, models.list (paged) and a bad key gave, or the error's class, status and message.
 import Anthropic from "@anthropic-ai/sdk";
 
 const [baseURL, apiKey, model] = process.argv.slice(2);
@@ -60,6 +60,16 @@ out.streamed_tool = await attempt(async () => {
   const final = await stream.finalMessage();
   const call = final.content.find((block) => block.type === "tool_use");
   return { partial: json.join(""), input: call?.input, stop_reason: final.stop_reason };
+});
+out.count_tokens = await attempt(async () => {
+  const short = await client.messages.countTokens({ model, messages: [{ role: "user", content: "hi" }] });
+  const longer = await client.messages.countTokens({ model, tools: [weather], messages: [{ role: "user", content: "hi ".repeat(200) }] });
+  return { short: short.input_tokens, longer: longer.input_tokens };
+});
+out.models = await attempt(async () => {
+  const ids = [];
+  for await (const info of client.models.list({ limit: 5 })) ids.push(info.id);
+  return { ids };
 });
 out.bad_key = await attempt(async () => {
   const other = new Anthropic({ baseURL, apiKey: "sk-wrong", maxRetries: 0 });
