@@ -14,7 +14,8 @@ import anthropic
 import pytest
 from werkzeug.wrappers import Response
 
-from support.anthropic_cases import CHAT, OPENAI_SHAPED, PNG, VISION, WEATHER, ai_error, image_block
+from support.anthropic_cases import (CHAT, OPENAI_SHAPED, PNG, REASONING, VISION, WEATHER, ai_error, image_block,
+                                     openai_completion, openai_stream)
 
 
 
@@ -265,3 +266,36 @@ def test_stop_sequence_is_reported(scripted_claude, httpserver):
                                               messages=[{"role": "user", "content": "count"}])
     assert message.content[0].text == "one two "
     assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "STOP")
+
+
+def test_beta_client_as_claude_code_calls_it(claude):
+    # client.beta posts to /v1/messages?beta=true with an anthropic-beta header, as Claude Code does.
+    betas = ["interleaved-thinking-2025-05-14", "context-management-2025-06-27"]
+    message = claude.beta.messages.create(model=CHAT, max_tokens=64, betas=betas, messages=[{"role": "user", "content": "beta hi"}])
+    assert message.content[0].text.endswith(said("beta hi"))
+    with claude.beta.messages.stream(model=CHAT, max_tokens=64, betas=betas, messages=[{"role": "user", "content": "beta stream"}]) as stream:
+        text = "".join(stream.text_stream)
+    assert text.endswith(said("beta stream"))
+
+
+def test_thinking_blocks_through_the_sdk(scripted_claude, httpserver):
+    def answer(request):
+        sent = json.loads(request.get_data())
+        usage = {"prompt_tokens": 8, "completion_tokens": 6, "total_tokens": 14}
+        if sent["inputs"].get("stream"):
+            return openai_stream(sent["model"], [{"role": "assistant", "reasoning_content": "Think "}, {"reasoning_content": "first."},
+                                                 {"content": "Answer."}], "stop", usage)
+        return openai_completion(sent["model"], {"content": "Answer.", "reasoning_content": "Think first."}, "stop", usage)
+
+    httpserver.expect_request("/ai/run").respond_with_handler(answer)
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    message = scripted_claude.messages.create(model=REASONING, max_tokens=2048, thinking=thinking,
+                                              messages=[{"role": "user", "content": "hi"}])
+    assert [(b.type, getattr(b, "thinking", None) or getattr(b, "text", None)) for b in message.content] == [
+        ("thinking", "Think first."), ("text", "Answer.")]
+    with scripted_claude.messages.stream(model=REASONING, max_tokens=2048, thinking=thinking,
+                                         messages=[{"role": "user", "content": "hi"}]) as stream:
+        thoughts = [event.thinking for event in stream if event.type == "thinking"]
+        final = stream.get_final_message()
+    assert "".join(thoughts) == "Think first." and final.content[0].thinking == "Think first."
+    assert final.content[1].text == "Answer."
