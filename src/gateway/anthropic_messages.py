@@ -26,6 +26,7 @@ import re
 
 from . import contracts, ids
 from .errors import ApiError, bad_request
+from .platform import is_blob
 
 _ROLES = ("user", "assistant")
 # Anthropic's pattern for tool_use ids; a model's call id outside it is rewritten the same way each
@@ -64,9 +65,11 @@ def _image_part(block: dict, where: str) -> dict:
     kind = source.get("type") if isinstance(source, dict) else None
     if kind == "base64":
         media_type, data = source.get("media_type"), source.get("data")
-        if not isinstance(media_type, str) or not media_type.startswith("image/") or not isinstance(data, str):
+        if not isinstance(media_type, str) or not media_type.startswith("image/") or not (isinstance(data, str) or is_blob(data)):
             raise bad_request(f"`{where}.source` needs an image `media_type` and base64 `data`.", param=f"{where}.source")
-        return {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{data}"}}
+        # A long payload the runtime kept out of the body arrives as its data: URL already (a Blob).
+        url = data if is_blob(data) else f"data:{media_type};base64,{data}"
+        return {"type": "image_url", "image_url": {"url": url}}
     if kind == "url" and isinstance(source.get("url"), str):
         return {"type": "image_url", "image_url": {"url": source["url"]}}
     raise bad_request(f"`{where}.source.type` must be base64 or url (files are not stored here).",

@@ -4,6 +4,7 @@ thinking and stop sequences from a scripted model, and the call in /v1/usage."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import time
@@ -263,3 +264,22 @@ def test_workers_ai_out_of_capacity_is_anthropics_overloaded_error(scripted, htt
     answer = post(scripted, "/v1/messages", {"model": LLAMA, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
     assert answer.status_code == 529
     assert answer.json()["error"]["type"] == "overloaded_error"
+
+
+def test_a_large_base64_image_reaches_the_model_as_its_data_url(scripted, httpserver):
+    # 5 MB of PNG: 6.7 MB of base64, past the 2 MB of JSON text a body may hold besides its images,
+    # so this passes only when the runtime keeps the source's `data` out of Python, as it does data: URLs.
+    image = b"\x89PNG\r\n\x1a\n" + bytes(5 * 1024 * 1024)
+    encoded = base64.b64encode(image).decode()
+    httpserver.expect_oneshot_request("/ai/run").respond_with_json({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": SONNET_MODEL,
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": "a black square", "refusal": None}}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 3, "total_tokens": 1003}})
+    answer = post(scripted, "/v1/messages", {"model": SONNET, "max_tokens": 16, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": encoded}},
+        {"type": "text", "text": "What is this?"}]}]})
+    assert answer.status_code == 200, answer.text[:500]
+    (user,) = [m for m in json.loads(httpserver.log[0][0].get_data())["inputs"]["messages"] if m["role"] == "user"]
+    assert user["content"][0] == {"type": "image_url", "image_url": {"url": "data:image/png;base64," + encoded}}
+    assert user["content"][1] == {"type": "text", "text": "What is this?"}
