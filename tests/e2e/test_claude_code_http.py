@@ -28,6 +28,8 @@ def run_claude(gateway, prompt: str, workdir: Path, *args: str, env: dict | None
                fails: bool = False, timeout: float = 180) -> dict:
     """`claude -p PROMPT --output-format json` against the gateway, its key in `key_variable` (ANTHROPIC_AUTH_TOKEN
     is sent as a Bearer token, ANTHROPIC_API_KEY as `x-api-key`); its JSON result (a success unless `fails`)."""
+    # The native binary comes in an optional platform package that the package's postinstall links here.
+    assert CLAUDE.exists(), f"{CLAUDE} is missing: run `npm ci` (with optional dependencies and install scripts)"
     home = workdir.parent / f"{workdir.name}-home"
     home.mkdir(exist_ok=True)
     environment = {
