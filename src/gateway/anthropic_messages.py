@@ -41,6 +41,11 @@ def message_id() -> str:
     return "msg_" + ids.hex_id(24)
 
 
+def request_id() -> str:
+    """The `request-id` header (and the error body's `request_id`) Anthropic's clients log."""
+    return "req_" + ids.hex_id(24)
+
+
 def tool_use_id(call_id) -> str:
     """Anthropic's form of a model's tool call id (`toolu_...`), the same each time for the same id."""
     if not isinstance(call_id, str) or not call_id:

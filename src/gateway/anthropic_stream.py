@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import json.encoder as json_encoder
+import re
 from typing import AsyncIterable, AsyncIterator
 
 from .anthropic_messages import STOP_REASONS, cut_at_stop, message_id, shell, tool_use_id, usage
@@ -23,6 +24,11 @@ _json_str = json_encoder.encode_basestring
 def event(kind: str, data: dict) -> str:
     return f"event: {kind}\ndata: {_COMPACT.encode(data)}\n\n"
 
+
+# The usual chat event: one piece of text and nothing else (the relay's own chunks, and most models'
+# verbatim ones). Its JSON string is taken as it is, undecoded, into the text_delta.
+_TEXT_ONLY = re.compile(r'"choices":\[\{"index":0,"delta":\{"content":("(?:[^"\\]|\\.)*")\}(?:,"logprobs":null)?'
+                        r',"finish_reason":null\}\]\}')
 
 _DELTA_FIELD = {"text": ("text_delta", "text"), "thinking": ("thinking_delta", "thinking"),
                 "tool_use": ("input_json_delta", "partial_json")}
@@ -124,6 +130,12 @@ class AnthropicStream:
         """One chat event's data; False once the answer has ended (a stop sequence, [DONE], an error)."""
         if payload == "[DONE]":
             return False
+        if self.open == "text" and not self.stop.stops and payload.endswith("}]}") and '"usage"' not in payload:
+            found = _TEXT_ONLY.search(payload)
+            if found is not None and found.end() == len(payload):
+                if len(found[1]) > 2:  # not ""
+                    out.append(self._prefix["text"] + found[1] + "}}\n\n")
+                return True
         chunk = json.loads(payload)
         if "error" in chunk:
             self._close(out)

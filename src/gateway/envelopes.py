@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .anthropic_messages import request_id as anthropic_request_id
 from .errors import ApiError
-from .ids import hex_id
 from .http import Response, error_response, json_response
 
 ErrorRenderer = Callable[[ApiError], Response]
@@ -59,6 +59,6 @@ def anthropic(error: ApiError) -> Response:
     """Anthropic's envelope `{"type": "error", "error": {"type", "message"}, "request_id"}`."""
     status = ANTHROPIC_OVERLOADED if error.code == "capacity_exceeded" else error.status
     kind = _ANTHROPIC_TYPES.get(status) or ("invalid_request_error" if status < 500 else "api_error")
-    request_id = "req_" + hex_id(24)
+    request_id = anthropic_request_id()
     body = {"type": "error", "error": {"type": kind, "message": error.message}, "request_id": request_id}
     return json_response(body, status, {**error.headers, "request-id": request_id})

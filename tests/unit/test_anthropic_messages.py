@@ -325,6 +325,18 @@ def test_the_stream_comes_in_anthropics_order():
     ]
 
 
+def test_text_pieces_keep_their_characters_on_every_path():
+    # The relay's own chunk form (with logprobs) and a model's (without), escapes and non-ASCII alike.
+    relay_form = 'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,' \
+                 '"delta":{"content":"He said \\"hi\\"\\n"},"logprobs":null,"finish_reason":null}]}\n\n'
+    model_form = 'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,' \
+                 '"delta":{"content":" caf\\u00e9 \u2028ok\\\\"},"finish_reason":null}]}\n\n'
+    events = stream(delta(content="First."), relay_form, model_form, delta(content=""), finish("stop"), "data: [DONE]\n\n")
+    texts = [e["delta"]["text"] for e in events if e["type"] == "content_block_delta"]
+    assert texts == ["First.", 'He said "hi"\n', " caf\u00e9 \u2028ok\\"]
+    assert [e["type"] for e in events].count("content_block_start") == 1
+
+
 def test_a_stop_sequence_split_across_chunks_ends_the_stream():
     events = stream(delta(content="one two th"), delta(content="ree four"), delta(content=" five"), finish("stop"),
                     "data: [DONE]\n\n", stops=["three"])

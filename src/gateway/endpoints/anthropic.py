@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 
-from .. import anthropic_messages, anthropic_models, ids, pricing
+from .. import anthropic_messages, anthropic_models, pricing
+from ..anthropic_messages import request_id
+from ..anthropic_stream import message_events
 from ..catalog import CHAT
 from ..errors import bad_request, not_found
 from ..http import Response, StreamResponse, json_response
@@ -23,10 +25,6 @@ from .models import retrieve_model as openai_retrieve_model
 from .responses import _STREAMS, _chat_events, _model_headers, _stream_headers, via_chat
 
 VERSION_HEADER = "anthropic-version"
-
-
-def request_id() -> str:
-    return "req_" + ids.hex_id(24)
 
 
 async def _model(ctx: Context, body: dict):
@@ -55,8 +53,6 @@ async def create_message(ctx: Context):
     chat = anthropic_messages.chat_body(body, name, resolved.model.id)
     answer = await via_chat(ctx, chat)
     if isinstance(answer, _STREAMS):
-        from ..anthropic_stream import message_events
-
         model = answer.headers.get("X-Model") or resolved.model.id
         estimate = pricing.prompt_of(chat).estimate()
         events = message_events(_chat_events(answer, ctx.settings.ai_timeout_seconds), model, stops, estimate,
