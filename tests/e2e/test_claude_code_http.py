@@ -18,7 +18,7 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from support.anthropic_cases import ai_error, openai_completion, openai_stream
-from support.local_gateway import ROOT
+from support.local_gateway import ROOT, LocalGateway
 
 CLAUDE = ROOT / "node_modules" / "@anthropic-ai" / "claude-code" / "bin" / "claude.exe"
 WORKERS_AI_MODEL = "@cf/zai-org/glm-4.7-flash"
@@ -170,3 +170,28 @@ def test_claude_code_reports_a_wrong_key(scripted, httpserver, tmp_path):
     result = run_claude(scripted, "Say hello.", work, env={"ANTHROPIC_AUTH_TOKEN": "sk-not-a-gateway-key"}, fails=True)
     assert result["api_error_status"] == 401
     assert not [request for request, _ in httpserver.log if request.path == "/ai/run"], "nothing ran"
+
+
+@pytest.fixture(scope="module")
+def capped_gateway(make_httpserver):
+    """A gateway whose key may spend the Free plan's 10 000 neurons a day."""
+    local = LocalGateway(api_keys="sk-capped-key", upstream=make_httpserver.url_for("/"), extra_env={"KEY_BUDGETS": "*=10000"})
+    yield local
+    local.stop()
+
+
+def test_claude_code_on_a_capped_key_with_its_output_limited(capped_gateway, httpserver, tmp_path):
+    """Claude Code asks for max_tokens 128000 a turn; what a capped key reserves for that is more than a
+    Free-plan day. CLAUDE_CODE_MAX_OUTPUT_TOKENS (docs/claude-code.md) brings it within the cap."""
+    answer = "Served within the cap."
+
+    def handler(request: Request) -> Response:
+        sent = json.loads(request.get_data())
+        return workers_ai_answer(sent["model"], sent["inputs"], text=answer)
+
+    httpserver.expect_request("/ai/run", method="POST").respond_with_handler(handler)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_claude(capped_gateway, "Say hello.", work, env={"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "8192"})
+    assert result["result"] == answer
+    assert sent_to_workers_ai(httpserver)[0]["inputs"]["max_tokens"] == 8192
