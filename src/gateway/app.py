@@ -61,12 +61,16 @@ ROUTER = Router(
 
 
 def render_error(path: str, error: ApiError, anthropic_client: bool = False) -> Response:
-    """In the envelope of the API family the path belongs to (also for 405s), else Anthropic's for a
-    request that names an `anthropic-version` (GET /v1/models, unknown paths), else OpenAI's."""
-    for route in ROUTER.routes_for(_collapsed(path)):
+    """In the envelope of the API family the path belongs to (also for 405s), else OpenAI's; on the
+    paths both families share (GET /v1/models) and unknown ones, Anthropic's for a request that names
+    an `anthropic-version`."""
+    routes = ROUTER.routes_for(_collapsed(path))
+    for route in routes:
         if route.errors is not None:
             return route.errors(error)
-    return envelopes.anthropic(error) if anthropic_client else envelopes.openai(error)
+    if anthropic_client and all(route.handler.__module__ == anthropic.__name__ for route in routes):
+        return envelopes.anthropic(error)
+    return envelopes.openai(error)
 
 
 def _collapsed(path: str) -> str:

@@ -416,3 +416,12 @@ def test_an_unknown_path_with_anthropic_version_answers_in_anthropics_envelope()
     assert answer.status == 404 and json.loads(answer.body)["error"]["type"] == "not_found_error"
     plain = run(handle(make_request("GET", "/v1/nothing", headers={"x-api-key": "sk-unit"}), platform))
     assert json.loads(plain.body)["error"]["type"] != "not_found_error"  # OpenAI's envelope without the header
+
+
+def test_openai_routes_keep_their_envelope_whatever_the_headers():
+    answer = run(handle(make_request("POST", "/v1/chat/completions", body={"messages": []},
+                                     headers={"x-api-key": "sk-unit", "anthropic-version": "2023-06-01"}), make_platform()))
+    assert answer.status == 400 and "message" in json.loads(answer.body)["error"] and "type" not in json.loads(answer.body)
+    models = run(handle(make_request("GET", "/v1/models", headers={"x-api-key": "sk-nope", "anthropic-version": "2023-06-01"}),
+                        make_platform()))
+    assert models.status == 401 and json.loads(models.body)["type"] == "error"
