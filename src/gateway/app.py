@@ -10,8 +10,8 @@ from . import envelopes, ledger, limits, usage
 from .auth import require_api_key, require_translate_secret
 from .budget import Budget
 from .cors import cors_headers, preflight
-from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, models, moderations, playground, responses, run, translate
-from .endpoints import glossaries
+from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, moderations, playground, responses, run, translate
+from .endpoints import anthropic, glossaries
 from .endpoints import usage as usage_endpoint
 from .deepl import require_secret as deepl_secret
 from .errors import ApiError, internal_error
@@ -25,12 +25,15 @@ ROUTER = Router(
         Route(("GET",), "/", playground.page, public=True),
         Route(("GET",), "/health", health.health, public=True),
         Route(("GET",), "/openapi.json", describe.openapi_json),
-        Route(("GET",), "/v1/models", models.list_models),
-        Route(("GET",), "/v1/models/{model:path}", models.retrieve_model),
+        # Anthropic's list shape when the request carries `anthropic-version`, else OpenAI's.
+        Route(("GET",), "/v1/models", anthropic.list_models),
+        Route(("GET",), "/v1/models/{model:path}", anthropic.retrieve_model),
         Route(("POST",), "/v1/chat/completions", chat.chat_completions),
         Route(("POST",), "/v1/embeddings", embeddings.create_embeddings),
         Route(("POST",), "/v1/completions", responses.create_completion),
         Route(("POST",), "/v1/responses", responses.create_response),
+        Route(("POST",), "/v1/messages", anthropic.create_message, errors=envelopes.anthropic),
+        Route(("POST",), "/v1/messages/count_tokens", anthropic.count_tokens, errors=envelopes.anthropic),
         Route(("POST",), "/v1/images/generations", images.create_images),
         Route(("POST",), "/v1/audio/transcriptions", audio.transcriptions),
         Route(("POST",), "/v1/audio/translations", audio.translations),
@@ -57,11 +60,16 @@ ROUTER = Router(
 )
 
 
-def render_error(path: str, error: ApiError) -> Response:
-    """In the envelope of the API family the path belongs to (also for 405s), else OpenAI's."""
-    for route in ROUTER.routes_for(_collapsed(path)):
+def render_error(path: str, error: ApiError, anthropic_client: bool = False) -> Response:
+    """In the envelope of the API family the path belongs to (also for 405s), else OpenAI's; on the
+    paths both families share (GET /v1/models) and unknown ones, Anthropic's for a request that names
+    an `anthropic-version`."""
+    routes = ROUTER.routes_for(_collapsed(path))
+    for route in routes:
         if route.errors is not None:
             return route.errors(error)
+    if anthropic_client and all(route.handler.__module__ == anthropic.__name__ for route in routes):
+        return envelopes.anthropic(error)
     return envelopes.openai(error)
 
 
@@ -127,12 +135,12 @@ async def handle(request: Request, platform: Platform) -> AnyResponse:
         platform = metered(request, platform, credential, route)
         response = await route.handler(Context(request, platform), **match.params)
     except ApiError as error:
-        response = render_error(request.path, error)
+        response = render_error(request.path, error, "anthropic-version" in request.headers)
     except Exception:
         # The client gets a plain envelope, the log the traceback (which shows
         # code and messages, never local variables, so no key can end up there).
         print(f"unhandled error on {request.method} {request.path}:\n{traceback.format_exc()}")
-        response = render_error(request.path, internal_error())
+        response = render_error(request.path, internal_error(), "anthropic-version" in request.headers)
     # What the request spent is written even when it failed after its AI calls: once the answer
     # (and any stream in it) is done, in a task the runtime keeps alive (see metering.py).
     meter = platform.meter

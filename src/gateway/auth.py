@@ -23,8 +23,10 @@ def _authorization(request: Request, schemes: tuple[str, ...]) -> str | None:
 
 
 def presented_key(request: Request) -> str | None:
-    """The key a client sent: `Authorization: Bearer <key>`, or `?key=` for clients that cannot set headers."""
-    return _authorization(request, ("bearer",)) or request.query_value("key") or None
+    """The key a client sent: `Authorization: Bearer <key>`, `x-api-key: <key>` (Anthropic's clients),
+    or `?key=` for clients that cannot set headers. One of them, in that order: a request is one guess."""
+    return (_authorization(request, ("bearer",)) or (request.headers.get("x-api-key") or "").strip()
+            or request.query_value("key") or None)
 
 
 def presented_translate_secrets(request: Request) -> list[str]:

@@ -78,9 +78,17 @@ def short_id(original: str, pattern: str) -> str:
     return candidate if re.fullmatch(pattern, candidate) else original
 
 
+def _runtime_int(text: str):
+    # Pyodide hands a Python int past 32 bits to JS as a BigInt, which the binding cannot serialise
+    # (the call fails): zod's `.int()` bounds every integer by ±(2**53 - 1). As a float it is the same
+    # JSON number (exactly up to 2**53; a schema's bound past that is only rounded).
+    value = int(text)
+    return float(value) if abs(value) > 2**31 - 1 else value
+
+
 def _describe_tool(tool: dict, tool_params_required: bool) -> dict:
     """A tool with the descriptions the schema requires (the name stands in when the client gave none)."""
-    tool = json.loads(json.dumps(tool))
+    tool = json.loads(json.dumps(tool), parse_int=_runtime_int)
     function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
     name = function.get("name") or "tool"
     if not isinstance(function.get("description"), str) or not function["description"]:

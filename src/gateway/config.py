@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .anthropic_models import DEFAULT_ANTHROPIC_MODEL_MAP
 from .catalog import DEFAULT_ALIASES
 from .errors import ApiError
 from .languages import to_m2m100
@@ -60,12 +61,13 @@ def _private_fetch_allowance(value: str | None) -> tuple[str, ...]:
     return _split_list(value)
 
 
-def parse_aliases(value: str | None) -> dict[str, str]:
-    """MODEL_ALIASES: a JSON object or `name=model,name=model`, merged over the defaults.
+def parse_aliases(value: str | None, defaults: dict[str, str] = DEFAULT_ALIASES) -> dict[str, str]:
+    """MODEL_ALIASES (and ANTHROPIC_MODEL_MAP): a JSON object or `name=model,name=model`, merged over
+    the defaults.
 
     Mapping a name to an empty string removes a default alias.
     """
-    aliases = dict(DEFAULT_ALIASES)
+    aliases = dict(defaults)
     if not value or not value.strip():
         return aliases
     text = value.strip()
@@ -201,6 +203,8 @@ class Settings:
     # AI_GATEWAY_ID (+ AI_GATEWAY_CACHE_TTL, AI_GATEWAY_SKIP_CACHE): every Workers AI call goes
     # through that AI Gateway, as the binding's `options.gateway` (see ai_gateway_options).
     ai_gateway: dict | None = field(default=None, hash=False)
+    # Claude model names → Workers AI models for /v1/messages (anthropic_models.mapped_model).
+    anthropic_model_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ANTHROPIC_MODEL_MAP), hash=False)
 
     def translate_model_for(self, source: str, target: str) -> str | None:
         """The model TRANSLATE_MODEL(S) names for a language pair (m2m100 codes), or None."""
@@ -234,4 +238,5 @@ class Settings:
             image_fetch_allow_private=_private_fetch_allowance(lookup("IMAGE_FETCH_ALLOW_PRIVATE")),
             ai_gateway=ai_gateway_options(lookup("AI_GATEWAY_ID"), lookup("AI_GATEWAY_CACHE_TTL"),
                                           lookup("AI_GATEWAY_SKIP_CACHE")),
+            anthropic_model_map=parse_aliases(lookup("ANTHROPIC_MODEL_MAP"), DEFAULT_ANTHROPIC_MODEL_MAP),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .anthropic_messages import request_id as anthropic_request_id
 from .errors import ApiError
 from .http import Response, error_response, json_response
 
@@ -44,3 +45,20 @@ def cloudflare(error: ApiError) -> Response:
         "messages": [],
     }
     return json_response(body, error.status, error.headers)
+
+
+# Anthropic's error type for each status (its API reference, "Errors"); Workers AI's capacity errors
+# are Anthropic's 529 overloaded_error, which its clients retry.
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+                    403: "permission_error", 404: "not_found_error", 413: "request_too_large",
+                    429: "rate_limit_error", 504: "timeout_error", 529: "overloaded_error"}
+ANTHROPIC_OVERLOADED = 529
+
+
+def anthropic(error: ApiError) -> Response:
+    """Anthropic's envelope `{"type": "error", "error": {"type", "message"}, "request_id"}`."""
+    status = ANTHROPIC_OVERLOADED if error.code == "capacity_exceeded" else error.status
+    kind = _ANTHROPIC_TYPES.get(status) or ("invalid_request_error" if status < 500 else "api_error")
+    request_id = anthropic_request_id()
+    body = {"type": "error", "error": {"type": kind, "message": error.message}, "request_id": request_id}
+    return json_response(body, status, {**error.headers, "request-id": request_id})

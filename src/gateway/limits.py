@@ -24,6 +24,8 @@ BODY_LIMITS: dict[str, int] = {
     "/v1/chat/completions": 16 * MiB,
     "/v1/completions": 16 * MiB,
     "/v1/responses": 16 * MiB,
+    "/v1/messages": 16 * MiB,
+    "/v1/messages/count_tokens": 16 * MiB,
     "/v1/images/generations": 16 * MiB,
     # 2 048 inputs of text: OpenAI's own per-request token limit is ~300 000 tokens.
     "/v1/embeddings": 2 * MiB,

@@ -36,6 +36,18 @@ def _errors(envelope: str, *statuses: int) -> dict:
 
 # What any keyed AI route may answer besides success.
 _AI_ERRORS = (400, 401, 404, 405, 413, 429, 502, 503, 504)
+# The same on /v1/messages, plus Anthropic's 403 (a Workers Paid model) and 529 (Workers AI out of capacity).
+_ANTHROPIC_ERRORS = (400, 401, 403, 404, 405, 413, 429, 500, 502, 503, 504, 529)
+_ANTHROPIC_REQUEST = _obj(
+    ("model", "max_tokens", "messages"), model={"type": "string"},
+    max_tokens={"type": "integer", "minimum": 1, "maximum": openai_params.MAX_ANSWER_TOKENS},
+    messages={"type": "array", "items": {"type": "object"}, "minItems": 1},
+    system={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
+    stream={"type": "boolean"}, tools={"type": "array", "items": {"type": "object"}}, tool_choice={"type": "object"},
+    stop_sequences={"type": "array", "items": {"type": "string"}}, thinking={"type": "object"},
+    temperature={"type": "number", "minimum": 0, "maximum": 1}, top_p={"type": "number", "minimum": 0, "maximum": 1},
+    top_k={"type": "integer", "minimum": 1, "maximum": 50}, metadata={"type": "object"},
+)
 
 
 def _json_body(schema: dict) -> dict:
@@ -252,6 +264,30 @@ def spec() -> dict:
                                      previous_response_id={"type": "string"})),
             )
         },
+        "/v1/messages": {
+            "post": _operation(
+                "Anthropic's Messages API (Claude Code, the Anthropic SDKs), answered by the chat pipeline; Claude model "
+                "names map to Workers AI models (ANTHROPIC_MODEL_MAP)",
+                {"200": {"description": "a message, or Anthropic's event stream with `stream: true`",
+                         "content": {_JSON: {"schema": _obj(("id", "type", "role", "content", "model", "stop_reason", "usage"),
+                                                             type={"const": "message"}, content={"type": "array"})},
+                                     "text/event-stream": {"schema": _obj(("data",), event={"type": "string"},
+                                                                           data={"type": "string", "contentMediaType": _JSON})}}},
+                 **_errors("AnthropicError", *_ANTHROPIC_ERRORS)},
+                body=_json_body(_ANTHROPIC_REQUEST),
+            )
+        },
+        "/v1/messages/count_tokens": {
+            "post": _operation(
+                "The prompt's tokens as the gateway estimates them (no AI call)",
+                {**_ok(_JSON, _obj(("input_tokens",), input_tokens={"type": "integer", "minimum": 0})),
+                 **_errors("AnthropicError", 400, 401, 404, 405, 413)},
+                body=_json_body(_obj(("model", "messages"), model={"type": "string"},
+                                     messages={"type": "array", "items": {"type": "object"}, "minItems": 1},
+                                     system={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
+                                     tools={"type": "array", "items": {"type": "object"}})),
+            )
+        },
         "/v1/embeddings": {
             "post": _operation(
                 "Embeddings",
@@ -366,11 +402,12 @@ def spec() -> dict:
         "info": {"title": "Workers AI gateway", "version": __version__,
                  "description": "OpenAI-compatible API, DeepLX/DeepL translation and stored images, on Workers AI."},
         "servers": [{"url": "/"}],
-        "security": [{"bearer": []}, {"queryKey": []}],
+        "security": [{"bearer": []}, {"apiKeyHeader": []}, {"queryKey": []}],
         "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "x-api-key"},
                 "queryKey": {"type": "apiKey", "in": "query", "name": "key"},
                 "deeplAuthKey": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "DeepL-Auth-Key <secret>"},
                 "password": {"type": "apiKey", "in": "query", "name": "password"},
@@ -381,6 +418,8 @@ def spec() -> dict:
                                                           type={"type": "string"}, param=_NULLABLE_STRING, code=_NULLABLE_STRING)),
                 "DeepLXError": _obj(("code", "message"), code={"type": "integer"}, message={"type": "string"}),
                 "DeepLError": _obj(("message",), message={"type": "string"}),
+                "AnthropicError": _obj(("type", "error", "request_id"), type={"const": "error"}, request_id={"type": "string"},
+                                       error=_obj(("type", "message"), type={"type": "string"}, message={"type": "string"})),
                 "CloudflareError": _obj(("success", "errors"), success={"const": False}, errors={"type": "array"}),
             },
         },

@@ -733,7 +733,10 @@ class JsBuffer:
 
 # A base64 data: URL inside a JSON body, found by its head; the payload is then matched from there
 # (one regex over 14 MB backtracked past V8's stack).
-_INLINE_HEAD = r'"(data:[\w.+/-]{1,100}(?:;[\w=.+-]{1,100}){0,8};base64,)'
+# Or the base64 `data` of an Anthropic image source (`"media_type": "image/png", "data": "..."`, in the
+# order the SDKs write them): the value alone is replaced, and its data: URL made in JS.
+_INLINE_HEAD = (r'"(data:[\w.+/-]{1,100}(?:;[\w=.+-]{1,100}){0,8};base64,)'
+                r'|"media_type"\s*:\s*"(image/[\w.+-]{1,100})"\s*,\s*"data"\s*:\s*"')
 _INLINE_PAYLOAD = r'[A-Za-z0-9+/]*(={0,2})"(?!\s*:)'
 # Shorter data: URLs stay in the JSON text: each one found costs a few FFI crossings.
 INLINE_MIN_CHARS = 64 * 1024
@@ -748,9 +751,12 @@ class JsInlineData:
     """A base64 `data:` URL of a JSON body, left in the JS string of the body: the core sees its
     media type and size; the model gets a JS String of it (a slice of the body, no copy)."""
 
-    def __init__(self, body: JsProxy, start: int, payload_start: int, end: int, head: str, padding: str):
-        # body: a JS array holding the body's JS string, so it never crosses.
+    def __init__(self, body: JsProxy, start: int, payload_start: int, end: int, head: str, padding: str,
+                 prefix: str | None = None):
+        # body: a JS array holding the body's JS string, so it never crosses. `prefix`: the data: URL's
+        # head when the body holds the payload alone (an Anthropic image source).
         self._body = body
+        self._prefix = prefix
         self._start, self._payload_start, self._end = start, payload_start, end
         self.content_type = head[5:].split(";", 1)[0].lower()
         payload = end - payload_start
@@ -763,7 +769,12 @@ class JsInlineData:
 
     def data_url(self, content_type: str | None = None) -> JsProxy:
         """The URL as the client sent it (its declared type kept)."""
-        return _js_string(_bound_slice(self._body, self._start, self._end))
+        sent = _js_string(_bound_slice(self._body, self._start, self._end))
+        if self._prefix is None:
+            return sent
+        # prefix + payload joined in JS (Array.prototype.join ignores the extra arguments map passes).
+        parts = js.Array.of(js.Array.of(self._prefix, sent), "")
+        return _js_string(js.Reflect.apply(js.Function.prototype.bind, js.Array.prototype.join, parts))
 
     async def base64(self):
         return _js_string(_bound_slice(self._body, self._payload_start, self._end))
@@ -884,7 +895,13 @@ async def _inline_data(box: JsProxy, max_chars: int, values: int, admit) -> tupl
             continue
         # `match.index` would be the proxy's list method: the property is read through Reflect.
         start, payload_start, end = int(js.Reflect.get(match, "index")), int(head.lastIndex), int(payload.lastIndex) - 1
-        spans.append((start, end + 1, JsInlineData(box, start + 1, payload_start, end, str(match[1]), str(rest[1]))))
+        media_type = js.Reflect.get(match, 2)
+        if isinstance(media_type, str):  # an Anthropic source: its `data` string alone is replaced
+            prefix = f"data:{media_type};base64,"
+            spans.append((payload_start - 1, end + 1, JsInlineData(box, payload_start, payload_start, end, prefix,
+                                                                   str(rest[1]), prefix)))
+        else:
+            spans.append((start, end + 1, JsInlineData(box, start + 1, payload_start, end, str(match[1]), str(rest[1]))))
         head.lastIndex = end + 1
     kept = _length(box) - sum(end - start for start, end, _ in spans)
     if kept > max_chars:

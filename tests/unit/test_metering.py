@@ -240,6 +240,9 @@ ROUTE_REQUESTS = {
     "/v1/embeddings": ("POST", "/v1/embeddings", {"model": "@cf/baai/bge-m3", "input": ["a", "b"]}, 1, n(2 * 0.204 / 1e6)),
     "/v1/completions": ("POST", "/v1/completions", {"model": CHAT, "prompt": "hi"}, 1, CHAT_COST),
     "/v1/responses": ("POST", "/v1/responses", {"model": CHAT, "input": "hi"}, 1, CHAT_COST),
+    "/v1/messages": ("POST", "/v1/messages", {"model": CHAT, "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}, 1, CHAT_COST),
+    # An estimate from the text: no AI call, nothing charged
+    "/v1/messages/count_tokens": ("POST", "/v1/messages/count_tokens", {"model": CHAT, "messages": [{"role": "user", "content": "hi"}]}, 0, 0),
     "/v1/images/generations": ("POST", "/v1/images/generations", {"model": "@cf/black-forest-labs/flux-1-schnell", "prompt": "p", "n": 2, "response_format": "b64_json"}, 2, 2 * IMAGE_COST),
     "/v1/audio/transcriptions": ("POST", "/v1/audio/transcriptions", AUDIO_FORM, 1, MINUTE),
     "/v1/audio/translations": ("POST", "/v1/audio/translations", AUDIO_FORM, 1, MINUTE),
