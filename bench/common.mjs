@@ -1,15 +1,17 @@
-// What bench/run.mjs and bench/cpu.mjs share: the workerd process's CPU from /proc, a keep-alive
-// HTTP client, small statistics, and the AI binding both benchmarked workers get.
+// What the benchmarks share besides their workerd (bench/config.mjs): the workerd process's CPU and
+// memory from /proc, a keep-alive HTTP client, the requests they time, and small statistics.
 
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { inlineImport } from "../scripts/local/serve.mjs";
 
 export const BENCH = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH, "..");
 export const now = () => performance.now();
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Progress goes to stderr; stdout holds only the tables. */
+export const log = (...a) => console.error(...a);
 
 // --- the workerd process ---------------------------------------------------------------------------
 
@@ -32,6 +34,18 @@ export function cpuSeconds(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident memory of a process, now (`rss`) and at its peak since the last resetPeak (`hwm`), in MiB. */
+export function processMemory(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)[1]);
+  return { rss: kib("VmRSS") / 1024, hwm: kib("VmHWM") / 1024 };
+}
+
+export function resetPeak(pid) {
+  // Linux ≥ 4.0: writing 5 to clear_refs resets VmHWM to the current RSS.
+  fs.writeFileSync(`/proc/${pid}/clear_refs`, "5");
 }
 
 // --- HTTP ------------------------------------------------------------------------------------------
@@ -97,6 +111,17 @@ export function endpoints(key) {
   };
 }
 
+/** A short chat stream (16 events), checked to end with [DONE]. */
+export function chatStream(key) {
+  return {
+    label: "chat stream (16 events)",
+    path: "/v1/chat/completions",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: jsonBody({ ...CHAT_REQUEST, stream: true }),
+    check: (r) => r.status === 200 && r.body.toString().endsWith("data: [DONE]\n\n"),
+  };
+}
+
 // --- statistics ------------------------------------------------------------------------------------
 
 export function percentile(values, p) {
@@ -106,20 +131,15 @@ export function percentile(values, p) {
 }
 export const median = (values) => percentile(values, 50);
 export const round = (x, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+export const ratio = (a, b, digits = 2) => (a && b ? round(a / b, digits) : null);
 
-// --- the AI binding ----------------------------------------------------------------------------------
-
-/** The emulator's own source, its default export renamed, followed by bench/ai-binding.mjs: one
- * module, as a Miniflare wrapped binding must be (its contract validator and media generator are
- * inlined where it imports them; without CONTRACTS it does not validate). */
-export function aiBindingModule() {
-  const emulator = inlineImport(path.join(ROOT, "scripts/local/ai-emulator.mjs"));
-  const marker = "export default function (env) {";
-  if (!emulator.includes(marker)) throw new Error(`scripts/local/ai-emulator.mjs no longer has \`${marker}\``);
-  const wrapper = fs.readFileSync(path.join(BENCH, "ai-binding.mjs"), "utf8");
-  return {
-    name: "bench-ai",
-    modulesRoot: BENCH,
-    modules: [{ type: "ESModule", path: path.join(BENCH, "ai-binding.generated.mjs"), contents: emulator.replace(marker, "const emulatorBinding = function (env) {") + "\n" + wrapper }],
+/** Markdown table lines: `row(cells)`, and `head(cells)` for a header row and its rule. */
+export function tableWriter() {
+  const lines = [];
+  const row = (cells) => lines.push(`| ${cells.join(" | ")} |`);
+  const head = (cells) => {
+    row(cells);
+    row(cells.map(() => "---"));
   };
+  return { lines, row, head };
 }

@@ -22,9 +22,8 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { Miniflare } from "../scripts/local/runtimes.mjs";
-import { applyMigrations, localConfig, useRuntime } from "../scripts/local/serve.mjs";
-import { BENCH, CHAT_MODEL, ROOT, aiBindingModule, endpoints, cpuSeconds, jsonBody, median, now, round as roundTo, send, workerdPids } from "./common.mjs";
+import { BENCH, CHAT_MODEL, endpoints, cpuSeconds, jsonBody, log, median, now, ratio, round as roundTo, send } from "./common.mjs";
+import { AUTH, KEY, startInstance } from "./config.mjs";
 
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -33,13 +32,6 @@ const RUNTIME = option("--runtime", process.env.GATEWAY_RUNTIME || "legacy");
 const SECONDS = Number(option("--seconds", QUICK ? 0.7 : 2));
 const STREAMS = Number(option("--streams", QUICK ? 5 : 15));
 const BASELINE = option("--baseline", null);
-const KEY = "sk-bench";
-const HOST = "127.0.0.1";
-const log = (...a) => console.error(...a);
-
-useRuntime(RUNTIME);
-
-const AUTH = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
 const round = (x, digits = 3) => roundTo(x, digits);
 
 const KINDS = BASELINE ? ["js", "base", "py", "usage", "stand-in", "budget", "floor"] : ["js", "py", "usage", "stand-in", "budget", "floor"];
@@ -115,100 +107,38 @@ async function streamCpu(base, model, tokens, extra, expectRelay, pid, count) {
   return { cpu_ms: (cpu * 1000) / count, wall_ms: wall / count };
 }
 
+// A Python variant runs only where the gateway takes the path it names (its X-Stream-Relay): since
+// issue 29 chat.passthrough_safe is off, so the gateway re-frames every stream and the pass-through
+// rows would time the transform under another name. The others are noted under the table.
+async function variantsTaken(urls, skipped) {
+  const taken = [];
+  for (const variant of STREAM_VARIANTS) {
+    const [label, kind, model, extra, relay] = variant;
+    const r = relay ? await send(undefined, new URL("/v1/chat/completions", urls[kind]).href, { headers: AUTH, body: streamBody(model, 20, extra) }) : null;
+    if (!relay || r.headers["x-stream-relay"] === relay) taken.push(variant);
+    else {
+      skipped.push({ label, relay: r.headers["x-stream-relay"] ?? null });
+      log(`  not run: ${label} (the gateway answers X-Stream-Relay: ${r.headers["x-stream-relay"]})`);
+    }
+  }
+  return taken;
+}
+
 // --- the instance ----------------------------------------------------------------------------------
 
-async function startInstance() {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "gateway-cpu-"));
-  const env = { API_KEYS: KEY, TRANSLATE_PASSWORD: KEY, LOCAL_STATE_DIR: stateDir, PORT: "0", HOST };
-  const base = localConfig(env, RUNTIME);
-  const gateway = base.workers[0];
-  const direct = [{ host: HOST, port: 0 }];
-  const ai = { AI: { scriptName: "bench-ai" } };
-  const jsFile = path.join(BENCH, "js-worker.mjs");
-  const emptyFile = path.join(BENCH, "profile/empty.py");
-  // "usage": the gateway as wrangler.toml deploys it, recording usage in D1 (a deferred write per
-  // answer); "py": the same gateway with accounting off, the like-for-like with the JS worker;
-  // "stand-in": accounting on against bench/d1-stand-in.mjs (a D1 that answers at once, so the
-  // local D1's own CPU is left out: what the platform counts against the worker); "budget": the
-  // same with a daily cap on the key (a reservation before each AI call).
-  const usage = { ...gateway, wrappedBindings: { ...gateway.wrappedBindings, ...ai }, unsafeDirectSockets: direct };
-  const standIn = path.join(BENCH, "d1-stand-in.mjs");
-  const d1 = { USAGE_DB: { scriptName: "bench-d1" } };
-  const workers = [
-    usage,
-    { ...usage, name: "bench-py", d1Databases: {} },
-    { ...usage, name: "bench-stand-in", d1Databases: {}, wrappedBindings: { ...usage.wrappedBindings, ...d1 } },
-    { ...usage, name: "bench-budget", d1Databases: {}, wrappedBindings: { ...usage.wrappedBindings, ...d1 },
-      bindings: { ...usage.bindings, KEY_BUDGETS: "*=1000000000" } },
-    { name: "bench-d1", modulesRoot: BENCH, modules: [{ type: "ESModule", path: standIn, contents: fs.readFileSync(standIn, "utf8") }] },
-    {
-      name: "bench-js", modulesRoot: BENCH, modules: [{ type: "ESModule", path: jsFile, contents: fs.readFileSync(jsFile, "utf8") }],
-      compatibilityDate: gateway.compatibilityDate, bindings: { API_KEYS: KEY, TRANSLATE_PASSWORD: KEY }, r2Buckets: { IMAGES: "bench-js-images" },
-      wrappedBindings: ai, unsafeDirectSockets: direct,
-    },
-  ];
-  // A probe worker's source: module-level on_fetch on the legacy runtime; on newer dates also a
-  // WorkerEntrypoint whose fetch runs `body`.
-  const probeSource = (file, body) => fs.readFileSync(file, "utf8") + (RUNTIME === "legacy" ? "" : [
-    "",
-    "from workers import WorkerEntrypoint",
-    "",
-    "",
-    "class Default(WorkerEntrypoint):",
-    "    async def fetch(self, request):",
-    `        ${body}`,
-    "",
-  ].join("\n"));
-  const emptySource = probeSource(emptyFile, "return Response.new('{\"ok\":true}')");
-  const sdk = gateway.modules.filter((m) => m.path.includes("python_modules"));
-  workers.push({
-    name: "bench-py-empty", modulesRoot: path.dirname(emptyFile),
-    modules: [{ type: "PythonModule", path: emptyFile, contents: emptySource }, ...sdk.map((m) => ({ ...m, path: path.join(path.dirname(emptyFile), path.relative(gateway.modulesRoot, m.path)) }))],
-    compatibilityDate: gateway.compatibilityDate, compatibilityFlags: gateway.compatibilityFlags, bindings: { API_KEYS: KEY }, wrappedBindings: ai, unsafeDirectSockets: direct,
-  });
-  // The floor: bench/profile/floor.py as the main module beside the gateway's modules (it borrows
-  // the gateway's event-loop scheduler, so only what the gateway does on top of it differs).
-  const floorFile = path.join(BENCH, "profile/floor.py");
-  const floorSource = probeSource(floorFile, "return await on_fetch(request, self.env)");
-  const floorMain = { type: "PythonModule", path: path.join(gateway.modulesRoot, "bench_floor.py"), contents: floorSource };
-  workers.push({ ...workers[1], name: "bench-py-floor", modules: [floorMain, ...gateway.modules.slice(1)] });
-  if (BASELINE) {
-    // The same worker with the baseline's Python modules (same names, so the same imports).
-    const srcDir = path.join(path.resolve(BASELINE), "src");
-    const files = [];
-    const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? e.name !== "__pycache__" && walk(path.join(dir, e.name)) : e.name.endsWith(".py") && files.push(path.join(dir, e.name))));
-    walk(srcDir);
-    const main = path.join(srcDir, path.relative(gateway.modulesRoot, gateway.modules[0].path));
-    files.sort((a, b) => (a === main ? -1 : b === main ? 1 : 0));
-    workers.push({
-      ...workers[1], name: "bench-py-baseline", modulesRoot: srcDir,
-      modules: [...files.map((f) => ({ type: "PythonModule", path: f, contents: fs.readFileSync(f, "utf8") })), ...gateway.modules.filter((m) => m.path.includes("python_modules")).map((m) => ({ ...m, path: path.join(srcDir, path.relative(gateway.modulesRoot, m.path)) }))],
-    });
-  }
-  workers.push(aiBindingModule());
-  const before = new Set(workerdPids());
-  const mf = new Miniflare({ ...base, workers });
-  await mf.ready;
-  await applyMigrations(mf, { workers });
-  const urls = {
-    usage: (await mf.unsafeGetDirectURL(gateway.name)).href,
-    py: (await mf.unsafeGetDirectURL("bench-py")).href,
-    "stand-in": (await mf.unsafeGetDirectURL("bench-stand-in")).href,
-    budget: (await mf.unsafeGetDirectURL("bench-budget")).href,
-    js: (await mf.unsafeGetDirectURL("bench-js")).href,
-    empty: (await mf.unsafeGetDirectURL("bench-py-empty")).href,
-    floor: (await mf.unsafeGetDirectURL("bench-py-floor")).href,
-  };
-  if (BASELINE) urls.base = (await mf.unsafeGetDirectURL("bench-py-baseline")).href;
-  const pid = workerdPids().find((p) => !before.has(p));
-  return { mf, urls, pid, dispose: async () => { await mf.dispose(); fs.rmSync(stateDir, { recursive: true, force: true }); } };
-}
+// The workers of one workerd (bench/config.mjs), by the names the results give them: "usage", the
+// gateway as wrangler.toml deploys it (usage in the local D1); "py", accounting off, the
+// like-for-like with the JS worker; "stand-in" and "budget", accounting on against the D1 stand-in,
+// the second with a daily cap on the key; "empty" and "floor", the Python floors.
+const WORKERS = {
+  usage: "gateway", py: "gateway-unmetered", "stand-in": "gateway-stand-in", budget: "gateway-budget",
+  js: "js", empty: "py-empty", floor: "gateway-floor", ...(BASELINE ? { base: "gateway-baseline" } : {}),
+};
 
 // --- report ----------------------------------------------------------------------------------------
 
 function tables(r) {
   const lines = [];
-  const ratio = (a, b) => (a && b ? round(a / b, 2) : null);
   lines.push(`### CPU per request, non-streamed (${r.runtime} runtime; concurrency 1, ${SECONDS} s per step, median of ${r.rounds} rounds)`, "");
   const b = BASELINE ? " Python before p50 ms |" : "";
   const bc = BASELINE ? " Python before CPU ms/req |" : "";
@@ -253,32 +183,35 @@ function tables(r) {
   const floor = r.streams[STREAM_VARIANTS.find((v) => v[1] === "js" && v[2] === OPENAI_MODEL)[0]];
   for (const [label] of STREAM_VARIANTS) {
     const s = r.streams[label];
+    if (!s) continue;
     const spread = s.per_round_vs_js.length > 1 ? ` (rounds: ${[...s.per_round_vs_js].sort((a, b) => a - b).join(", ")})` : "";
     lines.push(`| ${label} | ${s.cpu_20_ms} | **${s.cpu_500_ms}** | ${round(s.cpu_500_ms - floor.cpu_500_ms, 2)} | **${s.per_chunk_us}** | ${ratio(s.per_chunk_us, jsChunk)}${spread} | ${round(s.per_chunk_us - floor.per_chunk_us, 1)} | ${s.wall_500_ms} |`);
   }
   lines.push("", "CPU is the workerd process's (utime + stime) over streams made one at a time, so it includes the AI emulator producing the events and workerd's HTTP work; " +
     "\"minus the floor\" subtracts the JS pass-through row (the emulator + HTTP with a worker that does nothing per chunk): the estimate of what the platform would count against the worker. " +
     "Per chunk: (CPU of a 500-event stream − CPU of a 20-event stream) / 480; in brackets, the same ratio to the JS transform within each round.");
+  for (const { label, relay } of r.raw.skipped) lines.push("", `Not run: ${label}. The gateway answers these streams with X-Stream-Relay: ${relay} (chat.passthrough_safe is off).`);
   return lines.join("\n");
 }
 
 async function main() {
   const started = new Date();
   log(`starting workerd (${RUNTIME} runtime): the gateway, the JS worker, the empty Python handler, the AI emulator`);
-  const instance = await startInstance();
+  const instance = await startInstance(WORKERS, { runtime: RUNTIME, baseline: BASELINE });
   const rounds = Number(option("--rounds", QUICK ? 1 : 3));
-  const raw = { endpoints: {}, empty: [], streams: {} };
+  const raw = { endpoints: {}, empty: [], streams: {}, skipped: [] };
   try {
     // Warm every worker and path first (imports, first-call costs), so round 1 measures warm code too.
     for (const endpoint of Object.values(ENDPOINTS)) for (const kind of KINDS) await endpointRun(instance.urls[kind], checkedAs(kind, endpoint), QUICK ? 0.5 : 1.5, instance.pid);
     await endpointRun(instance.urls.empty, { path: "/", headers: {}, body: ENDPOINTS.chat.body }, 0.5, instance.pid);
+    const variants = argv.includes("--no-streams") ? [] : await variantsTaken(instance.urls, raw.skipped);
     for (let round_ = 0; round_ < rounds; round_++) {
       for (const [name, endpoint] of Object.entries(ENDPOINTS)) {
         raw.endpoints[name] ??= {};
         for (const kind of KINDS) (raw.endpoints[name][kind] ??= []).push(await endpointRun(instance.urls[kind], checkedAs(kind, endpoint), SECONDS, instance.pid));
       }
       raw.empty.push(await endpointRun(instance.urls.empty, { path: "/", headers: {}, body: ENDPOINTS.chat.body, check: (r) => r.status === 200 }, SECONDS, instance.pid));
-      for (const [label, kind, model, extra, relay] of argv.includes("--no-streams") ? [] : STREAM_VARIANTS) {
+      for (const [label, kind, model, extra, relay] of variants) {
         const small = await streamCpu(instance.urls[kind], model, 20, extra, relay, instance.pid, STREAMS * 2);
         const large = await streamCpu(instance.urls[kind], model, 500, extra, relay, instance.pid, STREAMS);
         (raw.streams[label] ??= []).push({ small, large });

@@ -9,19 +9,18 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { localConfig, useRuntime } from "../scripts/local/serve.mjs";
 import { Miniflare } from "../scripts/local/runtimes.mjs";
+import { CHAT_MODEL, ROOT, now, sleep } from "./common.mjs";
+import { KEY, gatewayEnv } from "./config.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const STARTS = Number(option("--starts", 3));
 const REQUESTS = Number(option("--requests", 200));
 const RUNTIMES = option("--runtimes", "legacy,production").split(",");
-const KEY = "sk-bench";
 const JSON_HEADERS = { Authorization: `Bearer ${KEY}`, "Content-Type": "application/json" };
-const CHAT = { model: "@cf/meta/llama-3.1-8b-instruct-fast", messages: [{ role: "user", content: "Tell me about the sea" }] };
+const CHAT = { model: CHAT_MODEL, messages: [{ role: "user", content: "Tell me about the sea" }] };
 
 const ENDPOINTS = {
   chat: { path: "/v1/chat/completions", body: CHAT },
@@ -31,8 +30,6 @@ const ENDPOINTS = {
   health: { path: "/health", method: "GET" },
 };
 
-const now = () => performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function call(base, { path: p, body, method = "POST" }) {
   const response = await fetch(base + p, { method, headers: JSON_HEADERS, body: body ? JSON.stringify(body) : undefined });
@@ -45,7 +42,8 @@ async function start(runtime) {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), "gateway-bench-"));
   useRuntime(runtime);
   // Accounting off: the table compares the runtimes, not the local D1 simulation.
-  const config = localConfig({ API_KEYS: KEY, TRANSLATE_PASSWORD: KEY, LOCAL_STATE_DIR: state, PORT: "0", HOST: "127.0.0.1", LOCAL_NO_D1: "1" }, runtime);
+  // The gateway as `npm start` serves it (its own emulator, on Miniflare's port), not benchConfig's direct sockets.
+  const config = localConfig(gatewayEnv(state, { LOCAL_NO_D1: "1" }), runtime);
   const started = now();
   const mf = new Miniflare(config);
   const url = (await mf.ready).origin;

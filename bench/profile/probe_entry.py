@@ -47,31 +47,11 @@ def _metered_no_wait_for(request, platform, credential, route):
     return own
 
 
-_original_base64 = runtime.JsFile.base64
-_BATCH = 64  # chunks of 24 KiB: 1.5 MiB of binary strings alive at a time instead of the whole file
-
-
-async def _base64_batched(self):
-    """JsFile.base64 with the two JS maps run batch by batch, so the binary strings of one batch
-    become garbage before the next is made (the original makes all of them, then all base64)."""
-    data = js.Uint8Array.new(await self._handle.arrayBuffer())
-    as_binary = js.Function.prototype.apply.bind(js.String.fromCharCode, None)
-    encoded = js.Array.new()
-    step = runtime._BASE64_CHUNK
-    for batch_start in range(0, data.length, step * _BATCH):
-        batch = js.Array.new()
-        for start in range(batch_start, min(batch_start + step * _BATCH, data.length), step):
-            batch.push(data.subarray(start, start + step))
-        encoded = encoded.concat(batch.map(as_binary).map(js.btoa))
-    return runtime._LazyJsString(js.Function.prototype.call.bind(js.Array.prototype.join, encoded, ""))
-
-
 _ORIGINALS = {"settings": runtime._settings}
 
 
 def _apply(patch: str):
     names = {"settings_once", "no_wait_for"} if patch == "all" else {patch}
-    runtime.JsFile.base64 = _base64_batched if "base64_batched" in names else _original_base64
     runtime._settings = _settings_once if "settings_once" in names else _ORIGINALS["settings"]
     app.metered = _metered_no_wait_for if "no_wait_for" in names else _original_metered
 
