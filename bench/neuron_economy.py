@@ -1,6 +1,6 @@
 """Neuron economy figures (issue 20), against the real worker in workerd with the AI emulator.
 
-1. Translation cache replay: a small site (the sections of this repository's README as pages,
+1. Translation cache replay: a small site (the sections of this repository's documentation as pages,
    each with the same navigation bar and footer, as Immersive Translate sends a page: its
    paragraphs in one `text_list`) is read once, then every page again. Prints the cache hit rate
    (lines answered from the cache / lines to translate) and the neurons saved, from the gateway's
@@ -34,8 +34,9 @@ FOOTER = ["Workers AI gateway", "Licensed under the MIT licence.", "Questions? O
 
 
 def site() -> list[list[str]]:
-    """Pages made of README sections: navigation (every section title), the section's paragraphs, a footer."""
-    text = (ROOT / "README.md").read_text()
+    """Pages made of the documentation's sections (README, then docs/ by name): navigation (every
+    section title), the section's paragraphs, a footer."""
+    text = "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     sections = re.split(r"^## ", text, flags=re.M)[1:]
     titles = [section.splitlines()[0].strip() for section in sections]
     pages = []

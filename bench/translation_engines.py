@@ -37,9 +37,9 @@ ENGINES = {
 
 
 def page(lines: int = 200) -> list[str]:
-    """Distinct lines of prose and labels, the README's own, without markdown."""
+    """Distinct lines of prose and labels, the documentation's own (README, then docs/ by name), without markdown."""
     out = []
-    for raw in (ROOT / "README.md").read_text().splitlines():
+    for raw in "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]).splitlines():
         text = re.sub(r"[`*_#>|\[\]()]", "", raw).strip()
         if len(text) > 3 and text not in out:
             out.append(text[:300])
