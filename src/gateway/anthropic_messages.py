@@ -311,16 +311,18 @@ def reasoning_controls(model_id: str, on: bool, effort: str | None) -> dict:
     return out
 
 
-def chat_body(body: dict, model: str | None, model_id: str | None = None, *, for_counting: bool = False) -> dict:
+def chat_body(body: dict, model: str | None, model_id: str | None = None, *, for_counting: bool = False,
+              max_tokens_cap: int | None = None) -> dict:
     """The chat request that answers this Messages request. `model`: the name the chat endpoint
     resolves; `model_id`: the Workers AI model it resolves to, whose contract says how thinking is
-    turned on or off; `for_counting`: count_tokens, where `max_tokens` is not required."""
+    turned on or off; `for_counting`: count_tokens, where `max_tokens` is not required;
+    `max_tokens_cap`: the most the model is asked to write (ANTHROPIC_MAX_TOKENS), whatever the client asks."""
     chat: dict = {"messages": _messages(body.get("messages"), body.get("system"))}
     if model is not None:
         chat["model"] = model
     max_tokens = None if for_counting else _max_tokens(body)
     if max_tokens is not None:
-        chat["max_tokens"] = max_tokens
+        chat["max_tokens"] = max_tokens if max_tokens_cap is None else min(max_tokens, max_tokens_cap)
     on, effort = thinking(body, max_tokens)
     if model_id is not None:
         chat.update(reasoning_controls(model_id, on, effort))

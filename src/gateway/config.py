@@ -205,6 +205,9 @@ class Settings:
     ai_gateway: dict | None = field(default=None, hash=False)
     # Claude model names → Workers AI models for /v1/messages (anthropic_models.mapped_model).
     anthropic_model_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ANTHROPIC_MODEL_MAP), hash=False)
+    # The most output tokens a /v1/messages call asks of a model: Claude Code asks 128 000 on every
+    # turn, and a capped key reserves what that could cost (~27 500 neurons, past a Free-plan day).
+    anthropic_max_tokens: int = 8192
 
     def translate_model_for(self, source: str, target: str) -> str | None:
         """The model TRANSLATE_MODEL(S) names for a language pair (m2m100 codes), or None."""
@@ -239,4 +242,5 @@ class Settings:
             ai_gateway=ai_gateway_options(lookup("AI_GATEWAY_ID"), lookup("AI_GATEWAY_CACHE_TTL"),
                                           lookup("AI_GATEWAY_SKIP_CACHE")),
             anthropic_model_map=parse_aliases(lookup("ANTHROPIC_MODEL_MAP"), DEFAULT_ANTHROPIC_MODEL_MAP),
+            anthropic_max_tokens=_parsed(lookup("ANTHROPIC_MAX_TOKENS"), 8192, int, lambda count: 1 <= count <= 1_000_000),
         )

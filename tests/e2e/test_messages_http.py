@@ -236,6 +236,17 @@ def test_without_thinking_reasoning_is_turned_off(scripted, httpserver):
     assert sent["inputs"]["chat_template_kwargs"] == {"enable_thinking": False}
 
 
+@pytest.mark.parametrize("asked, sent_on, header", [(128000, 8192, "8192"), (8192, 8192, None), (100, 100, None)])
+def test_max_tokens_past_anthropic_max_tokens_is_lowered_and_said(scripted, httpserver, asked, sent_on, header):
+    """Claude Code asks 128 000 a turn; the model is asked for ANTHROPIC_MAX_TOKENS (8192) at most."""
+    httpserver.expect_oneshot_request("/ai/run").respond_with_json({"response": "ok", "usage": {"prompt_tokens": 3, "completion_tokens": 1}})
+    answer = post(scripted, "/v1/messages", {"model": "claude-haiku-4-5-20251001", "max_tokens": asked,
+                                            "messages": [{"role": "user", "content": "hi"}]})
+    assert answer.status_code == 200, answer.text
+    assert json.loads(httpserver.log[0][0].get_data())["inputs"]["max_tokens"] == sent_on
+    assert answer.headers.get("X-Max-Tokens") == header
+
+
 def test_a_stop_sequence_ends_the_stream_and_is_named(scripted, httpserver):
     chunks = [{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": LLAMA,
                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}

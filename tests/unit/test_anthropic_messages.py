@@ -168,6 +168,18 @@ def test_malformed_requests_are_400_naming_the_field(change, param):
     assert (refused.value.status, refused.value.param) == (400, param)
 
 
+@pytest.mark.parametrize("asked, cap, sent", [(128000, 8192, 8192), (8192, 8192, 8192), (100, 8192, 100), (128000, None, 128000)])
+def test_max_tokens_is_lowered_to_the_cap(asked, cap, sent):
+    body = {"model": "m", "max_tokens": asked, "messages": [{"role": "user", "content": "x"}]}
+    assert am.chat_body(body, "m", max_tokens_cap=cap)["max_tokens"] == sent
+
+
+@pytest.mark.parametrize("value, cap", [(None, 8192), ("", 8192), ("32000", 32000), ("0", 8192), ("lots", 8192), ("2000000", 8192)])
+def test_anthropic_max_tokens_var(value, cap):
+    env = {} if value is None else {"ANTHROPIC_MAX_TOKENS": value}
+    assert Settings.from_lookup(env.get).anthropic_max_tokens == cap
+
+
 def test_count_tokens_needs_no_max_tokens():
     assert "max_tokens" not in am.chat_body({"model": "m", "messages": [{"role": "user", "content": "x"}]}, "m", for_counting=True)
 

@@ -50,17 +50,19 @@ async def create_message(ctx: Context):
     body = await ctx.request.json_object(inline_data=True)
     name, resolved, claude_name = await _model(ctx, body)
     stops = anthropic_messages.stop_sequences(body)
-    chat = anthropic_messages.chat_body(body, name, resolved.model.id)
+    chat = anthropic_messages.chat_body(body, name, resolved.model.id, max_tokens_cap=ctx.settings.anthropic_max_tokens)
+    # Lowered to ANTHROPIC_MAX_TOKENS: the header says the model was asked for less than the client asked.
+    lowered = {"X-Max-Tokens": str(chat["max_tokens"])} if chat["max_tokens"] != body["max_tokens"] else {}
     answer = await via_chat(ctx, chat)
     if isinstance(answer, _STREAMS):
         model = answer.headers.get("X-Model") or resolved.model.id
         estimate = pricing.prompt_of(chat).estimate()
         events = message_events(_chat_events(answer, ctx.settings.ai_timeout_seconds), model, stops, estimate,
                                 anthropic_messages.thinking_shown(body))
-        return StreamResponse(events, answer.status, _named({**_stream_headers(answer), **SSE_HEADERS}, claude_name))
+        return StreamResponse(events, answer.status, _named({**_stream_headers(answer), **SSE_HEADERS, **lowered}, claude_name))
     if isinstance(answer, Response) and answer.status == 200:
         message = anthropic_messages.message_object(json.loads(answer.body), stops, anthropic_messages.thinking_shown(body))
-        return json_response(message, headers=_named(_model_headers(answer), claude_name))
+        return json_response(message, headers=_named({**_model_headers(answer), **lowered}, claude_name))
     raise anthropic_messages.error_from_openai(answer.status, answer.body)
 
 
