@@ -17,6 +17,7 @@ names the platform's coding model.
 from __future__ import annotations
 
 from .catalog import family_alias
+from .limits import is_header_safe
 
 DEFAULT_ANTHROPIC_MODEL_MAP: dict[str, str] = {
     "opus": "@cf/qwen/qwen3.8-27b",
@@ -46,8 +47,9 @@ def is_claude_name(name) -> bool:
 
 
 def mapped_model(name, model_map: dict[str, str]) -> str | None:
-    """The Workers AI model `model_map` names for a Claude model name; None for any other name."""
-    if not isinstance(name, str) or not name:
+    """The Workers AI model `model_map` names for a Claude model name; None for any other name (and
+    for a name unfit to echo in X-Requested-Model, which the chat endpoint then refuses)."""
+    if not isinstance(name, str) or not name or not is_header_safe(name):
         return None
     if name in model_map:
         return model_map[name]

@@ -134,6 +134,9 @@ def test_errors_come_in_anthropics_envelope(gateway):
     assert "max_tokens" in missing.json()["error"]["message"]
     unknown = post(gateway, "/v1/messages", {**body, "model": "no-such-model"})
     assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "not_found_error"
+    for unfit in ("claude-\n-sonnet", "claude-sonnet\r\nX-Evil: 1"):  # a Claude name, but not one to echo in a header
+        refused = post(gateway, "/v1/messages", {**body, "model": unfit})
+        assert refused.status_code == 400 and refused.json()["error"]["type"] == "invalid_request_error", refused.text
     server_tool = post(gateway, "/v1/messages", {**body, "tools": [{"type": "web_search_20250305", "name": "web_search"}]})
     assert server_tool.status_code == 400 and server_tool.json()["error"]["type"] == "invalid_request_error"
 

@@ -39,8 +39,10 @@ def test_claude_names_map_by_family_by_default(name, model):
     assert mapped_model(name, DEFAULT_ANTHROPIC_MODEL_MAP) == model
 
 
-@pytest.mark.parametrize("name", [LLAMA, "gpt-4o", "llama-3.1-8b-instruct-fast", "", None, 5])
+@pytest.mark.parametrize("name", [LLAMA, "gpt-4o", "llama-3.1-8b-instruct-fast", "", None, 5,
+                                  "claude-\n-sonnet", "claude-sonnet\r\nX-Evil: 1", "claude-" + "x" * 300])
 def test_other_names_are_left_to_the_chat_endpoint(name):
+    # Names unfit for X-Requested-Model too: the chat endpoint refuses them with a 400.
     assert mapped_model(name, DEFAULT_ANTHROPIC_MODEL_MAP) is None
 
 
