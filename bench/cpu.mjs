@@ -39,8 +39,11 @@ const LEGACY_MODEL = CHAT_MODEL;
 const OPENAI_MODEL = "@cf/openai/gpt-oss-20b";
 
 const ENDPOINTS = endpoints(KEY);
+const CHAT = "/v1/chat/completions";
+const MESSAGES = "/v1/messages";
 
-// Stream variants: [label, worker, model, extra body fields, expected X-Stream-Relay (Python only)].
+// Stream variants: [label, worker, model, extra body fields, expected X-Stream-Relay (Python only), path
+// (default /v1/chat/completions; /v1/messages re-shapes the same chat stream into Anthropic's events)].
 const STREAM_VARIANTS = [
   ...(BASELINE ? [["Python before (--baseline): transform (older model's `response` events)", "base", LEGACY_MODEL, {}, null]] : []),
   ["JS: transform (older model's `response` events)", "js", LEGACY_MODEL, {}, null],
@@ -51,6 +54,7 @@ const STREAM_VARIANTS = [
   // Accounting on (bench/d1-stand-in.mjs): the stream is tee'd and its copy read whole in the runtime for the usage.
   ["Python: pass-through, usage accounting on (D1 stand-in)", "stand-in", OPENAI_MODEL, {}, "passthrough"],
   ["Python: transform, usage accounting on (D1 stand-in)", "stand-in", LEGACY_MODEL, {}, "transform"],
+  ["Python: Anthropic Messages (/v1/messages, OpenAI-shaped model)", "py", OPENAI_MODEL, {}, null, MESSAGES],
 ];
 
 const JS_TRANSFORM = STREAM_VARIANTS.find((v) => v[1] === "js")[0];
@@ -87,14 +91,21 @@ function streamBody(model, tokens, extra) {
   return jsonBody({ model, messages: [{ role: "user", content: words }], max_tokens: tokens, stream: true, ...extra });
 }
 
-async function streamCpu(base, model, tokens, extra, expectRelay, pid, count) {
+// The text events of a stream, and whether it ended as its API ends one.
+function streamEvents(text, path) {
+  const data = text.split("\n\n").map((e) => e.slice(e.indexOf("data: ") + 6)).filter((d) => d.startsWith("{")).map((d) => JSON.parse(d));
+  if (path === MESSAGES) return { content: data.filter((e) => e.delta?.type === "text_delta" && e.delta.text).length, ended: text.includes("event: message_stop") };
+  return { content: data.filter((c) => c.choices?.[0]?.delta?.content).length, ended: text.endsWith("data: [DONE]\n\n") };
+}
+
+async function streamCpu(base, model, tokens, extra, expectRelay, pid, count, path = CHAT) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const url = new URL("/v1/chat/completions", base).href;
+  const url = new URL(path, base).href;
   const body = streamBody(model, tokens, extra);
   const check = (r) => {
     const text = r.body.toString();
-    const content = text.split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6))).filter((c) => c.choices?.[0]?.delta?.content).length;
-    if (r.status !== 200 || !text.endsWith("data: [DONE]\n\n") || content !== tokens) throw new Error(`stream of ${model}: ${r.status}, ${content} of ${tokens} content events: ${text.slice(0, 200)}`);
+    const { content, ended } = streamEvents(text, path);
+    if (r.status !== 200 || !ended || content !== tokens) throw new Error(`stream of ${model} at ${path}: ${r.status}, ${content} of ${tokens} content events: ${text.slice(0, 200)}`);
     if (expectRelay && r.headers["x-stream-relay"] !== expectRelay) throw new Error(`expected X-Stream-Relay ${expectRelay}, got ${r.headers["x-stream-relay"]}`);
   };
   for (let i = 0; i < 3; i++) check(await send(agent, url, { headers: AUTH, body }));
@@ -114,7 +125,7 @@ async function variantsTaken(urls, skipped) {
   const taken = [];
   for (const variant of STREAM_VARIANTS) {
     const [label, kind, model, extra, relay] = variant;
-    const r = relay ? await send(undefined, new URL("/v1/chat/completions", urls[kind]).href, { headers: AUTH, body: streamBody(model, 20, extra) }) : null;
+    const r = relay ? await send(undefined, new URL(CHAT, urls[kind]).href, { headers: AUTH, body: streamBody(model, 20, extra) }) : null;
     if (!relay || r.headers["x-stream-relay"] === relay) taken.push(variant);
     else {
       skipped.push({ label, relay: r.headers["x-stream-relay"] ?? null });
@@ -211,9 +222,9 @@ async function main() {
         for (const kind of KINDS) (raw.endpoints[name][kind] ??= []).push(await endpointRun(instance.urls[kind], checkedAs(kind, endpoint), SECONDS, instance.pid));
       }
       raw.empty.push(await endpointRun(instance.urls.empty, { path: "/", headers: {}, body: ENDPOINTS.chat.body, check: (r) => r.status === 200 }, SECONDS, instance.pid));
-      for (const [label, kind, model, extra, relay] of variants) {
-        const small = await streamCpu(instance.urls[kind], model, 20, extra, relay, instance.pid, STREAMS * 2);
-        const large = await streamCpu(instance.urls[kind], model, 500, extra, relay, instance.pid, STREAMS);
+      for (const [label, kind, model, extra, relay, path] of variants) {
+        const small = await streamCpu(instance.urls[kind], model, 20, extra, relay, instance.pid, STREAMS * 2, path);
+        const large = await streamCpu(instance.urls[kind], model, 500, extra, relay, instance.pid, STREAMS, path);
         (raw.streams[label] ??= []).push({ small, large });
       }
       log(`  round ${round_ + 1} of ${rounds} done`);

@@ -190,10 +190,71 @@ class AnthropicStream:
         return out
 
 
-async def message_events(chat_events: AsyncIterable[str], model: str, stops: list[str], input_estimate: int,
-                         show_thinking: bool = True) -> AsyncIterator[str]:
-    """The chat pipeline's SSE events (`data: <chunk>`) as Anthropic's stream."""
-    stream = AnthropicStream(model, stops, input_estimate, show_thinking)
+class AnthropicRelay:
+    """The chat relay's events re-shaped as Anthropic's, inside the runtime's stream pipe: the same
+    synchronous interface (`feed_bytes`, `end`, `fail`, `finished`, `closed`) as ChatStreamRelay,
+    which it drives, so a Messages stream costs one Python call per read of the model's stream, as
+    a chat stream does, with no async generator between the model and the client.
+
+    The chat relay still meters (its `on_finish`) and watches the size; a stop sequence ends the
+    Anthropic stream here, and the chat relay is then ended too so the usage is settled."""
+
+    def __init__(self, chat_relay, stream: AnthropicStream):
+        self._chat = chat_relay
+        self._stream = stream
+        self._pending: list[str] | None = stream.start()  # sent with the first read
+        self._over = False  # the Anthropic answer has ended (stop sequence, [DONE], an error event)
+        self.closed = False
+
+    @property
+    def finished(self) -> bool:
+        return self._over or self._chat.finished
+
+    def _translate(self, chat_events: list[str], out: list[str]) -> None:
+        for text in chat_events:
+            if self._over:
+                return
+            payload = text[6:].rstrip("\n") if text.startswith("data: ") else text.strip()
+            if payload and not self._stream.feed(payload, out):
+                self._over = True
+
+    def _take_pending(self) -> list[str]:
+        out, self._pending = self._pending or [], None
+        return out
+
+    def feed_bytes(self, data: bytes) -> bytes:
+        if self.closed or self._over:
+            return b""
+        out = self._take_pending()
+        self._translate(self._chat.feed_events(data), out)
+        return "".join(out).encode()
+
+    def end(self) -> str:
+        """The model's stream ended, or the answer did: the chat relay settles, the message ends."""
+        if self.closed:
+            return ""
+        out = self._take_pending()
+        if self._over:
+            # Ended here (a stop sequence) before the model's stream did: what was relayed is metered.
+            self._chat.fail_events("the Messages answer ended before the model's stream")
+        else:
+            self._translate(self._chat.end_events(), out)
+        out += self._stream.end()
+        self.closed = True
+        return "".join(out)
+
+    def fail(self, reason: str) -> str:
+        if self.closed:
+            return ""
+        out = self._take_pending()
+        self._translate(self._chat.fail_events(reason), out)
+        self.closed = True
+        return "".join(out)
+
+
+async def message_events(chat_events: AsyncIterable[str], stream: AnthropicStream) -> AsyncIterator[str]:
+    """The chat pipeline's SSE events (`data: <chunk>`) as Anthropic's stream, read in Python: for
+    a chat answer made whole first (a checked or non-streaming model's), not the runtime's pipe."""
     for text in stream.start():
         yield text
     try:

@@ -12,7 +12,7 @@ from fakes import FakeAi, collect, make_platform, make_request, run
 from gateway import anthropic_messages as am
 from gateway import envelopes
 from gateway.anthropic_models import DEFAULT_ANTHROPIC_MODEL_MAP, mapped_model, page
-from gateway.anthropic_stream import message_events
+from gateway.anthropic_stream import AnthropicRelay, AnthropicStream, message_events
 from gateway.app import handle
 from gateway.config import Settings
 from gateway.errors import ApiError
@@ -293,8 +293,70 @@ def parsed(texts: list[str]) -> list[dict]:
     return events
 
 
+class ScriptedChatRelay:
+    """Stands in for ChatStreamRelay in the runtime's pipe: each read delivers one chat event."""
+
+    def __init__(self):
+        self.finished = self.closed = False
+        self.ended_as = None
+
+    def feed_events(self, data: bytes) -> list[str]:
+        if data == b"data: [DONE]\n\n":  # as the real relay: [DONE] is sent by end_events
+            self.finished = True
+            return []
+        return [data.decode()]
+
+    def end_events(self) -> list[str]:
+        if not self.finished:  # as the real relay: a stream without [DONE] was cut
+            return self.fail_events("the stream ended without [DONE]")
+        self.closed, self.ended_as = True, "end"
+        return ["data: [DONE]\n\n"]
+
+    def fail_events(self, reason: str) -> list[str]:
+        if self.closed:
+            return []
+        self.closed, self.ended_as = True, "fail"
+        return ['data: {"error": {"message": "broke"}}\n\n']
+
+
+def piped(chunks, stream_state: AnthropicStream) -> tuple[list[str], ScriptedChatRelay]:
+    """What the runtime's pipe sends: feed_bytes per read until the relay says it is done, then end()."""
+    chat = ScriptedChatRelay()
+    relay = AnthropicRelay(chat, stream_state)
+    out = []
+    for text in run(collect(chat_source(*chunks))):
+        out.append(relay.feed_bytes(text.encode()).decode())
+        if relay.finished or relay.closed:
+            break
+    out.append(relay.end())
+    assert relay.end() == "" and relay.fail("late") == ""  # once closed, nothing more
+    return out, chat
+
+
 def stream(*chunks, stops=(), estimate=11, show_thinking=True) -> list[dict]:
-    return parsed(run(collect(message_events(chat_source(*chunks), QWEN, list(stops), estimate, show_thinking))))
+    """The events of both ways a Messages stream is made (read in Python; inside the runtime's
+    pipe), which must agree but for the message id."""
+    read = parsed(run(collect(message_events(chat_source(*chunks), AnthropicStream(QWEN, list(stops), estimate, show_thinking)))))
+    in_pipe = parsed(piped(chunks, AnthropicStream(QWEN, list(stops), estimate, show_thinking))[0])
+    in_pipe[0]["message"]["id"] = read[0]["message"]["id"]
+    assert in_pipe == read
+    return read
+
+
+def test_the_pipe_settles_the_chat_relay_however_the_answer_ends():
+    _, done = piped([delta(content="Hi"), finish("stop"), "data: [DONE]\n\n"], AnthropicStream(QWEN, [], 1))
+    _, stopped = piped([delta(content="Hi STOP more"), delta(content="x")], AnthropicStream(QWEN, ["STOP"], 1))
+    assert (done.ended_as, stopped.ended_as) == ("end", "fail")  # both metered; the cut one by what was relayed
+
+
+def test_a_broken_stream_in_the_pipe_ends_with_one_error_event():
+    chat = ScriptedChatRelay()
+    relay = AnthropicRelay(chat, AnthropicStream(QWEN, [], 1))
+    first = parsed([relay.feed_bytes(f"data: {json.dumps(delta(content='Hi'))}\n\n".encode()).decode()])
+    failed = parsed([relay.fail("the stream was silent for 120s")])
+    assert [e["type"] for e in first] == ["message_start", "ping", "content_block_start", "content_block_delta"]
+    assert [e["type"] for e in failed] == ["content_block_stop", "error"] and chat.ended_as == "fail"
+    assert relay.closed and relay.end() == ""
 
 
 def test_the_stream_comes_in_anthropics_order():

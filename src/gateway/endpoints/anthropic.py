@@ -12,10 +12,10 @@ import json
 
 from .. import anthropic_messages, anthropic_models, pricing
 from ..anthropic_messages import request_id
-from ..anthropic_stream import message_events
+from ..anthropic_stream import AnthropicRelay, AnthropicStream, message_events
 from ..catalog import CHAT
 from ..errors import bad_request, not_found
-from ..http import Response, StreamResponse, json_response
+from ..http import RelayResponse, Response, StreamResponse, json_response
 from ..platform import Context
 from ..sse import SSE_HEADERS
 from .common import resolve_model
@@ -56,10 +56,14 @@ async def create_message(ctx: Context):
     answer = await via_chat(ctx, chat)
     if isinstance(answer, _STREAMS):
         model = answer.headers.get("X-Model") or resolved.model.id
-        estimate = pricing.prompt_of(chat).estimate()
-        events = message_events(_chat_events(answer, ctx.settings.ai_timeout_seconds), model, stops, estimate,
-                                anthropic_messages.thinking_shown(body))
-        return StreamResponse(events, answer.status, _named({**_stream_headers(answer), **SSE_HEADERS, **lowered}, claude_name))
+        stream = AnthropicStream(model, stops, pricing.prompt_of(chat).estimate(), anthropic_messages.thinking_shown(body))
+        headers = _named({**_stream_headers(answer), **SSE_HEADERS, **lowered}, claude_name)
+        if isinstance(answer, RelayResponse):
+            # Re-shaped inside the runtime's pipe, as the chat stream itself is: one call per read.
+            return RelayResponse(answer.source, AnthropicRelay(answer.relay, stream), answer.idle_seconds, answer.status,
+                                 headers, on_close=answer.on_close)
+        events = message_events(_chat_events(answer, ctx.settings.ai_timeout_seconds), stream)
+        return StreamResponse(events, answer.status, headers)
     if isinstance(answer, Response) and answer.status == 200:
         message = anthropic_messages.message_object(json.loads(answer.body), stops, anthropic_messages.thinking_shown(body))
         return json_response(message, headers=_named({**_model_headers(answer), **lowered}, claude_name))
