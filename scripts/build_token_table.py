@@ -36,10 +36,10 @@ def main() -> None:
     assert sorted(tokens) == list(range(count)), "ranks are not contiguous"
     assert max(len(t) for t in tokens.values()) < 256
     # Each token followed by U+E000: the runtime decodes all of them with one TextDecoder call and
-    # splits there (runtime._token_lookup); no token holds it (checked below).
+    # splits there (runtime.token_ids._token_lookup); no token holds it (checked below).
     separator = "\ue000".encode()
     table = bytes(len(tokens[i]) for i in range(count)) + b"".join(tokens[i] + separator for i in range(count))
-    # Tokens the runtime cannot keep as JS strings (it decodes long id arrays in JS, runtime.JsTokenIds):
+    # Tokens the runtime cannot keep as JS strings (it decodes long id arrays in JS, runtime.token_ids.JsTokenIds):
     # a part of a UTF-8 character, or U+FFFD itself; and none may hold U+E000, its separator.
     not_text = []
     for rank in range(count):

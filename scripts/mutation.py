@@ -1,4 +1,4 @@
-"""Mutation testing of the money code (pricing, usage, ledger, metering, budget, DeepL's count) and of
+"""Mutation testing of the money code (pricing, usage, ledger, metering, request caps, DeepL's count) and of
 the edge checks (limits, auth, cors): do the unit tests notice when it is wrong?
 
     python3 scripts/mutation.py                 every mutant of every module (about 12 minutes on 2 cores)
@@ -36,7 +36,7 @@ SRC = ROOT / "src"
 # The money modules, each with the unit tests that speak for it first (a run stops at the first
 # failure), then the others'; deepl.py only its counting part.
 _MONEY_TESTS = ["tests/unit/test_pricing.py", "tests/unit/test_ledger.py", "tests/unit/test_metering.py",
-                "tests/unit/test_usage_accounting.py", "tests/unit/test_budget.py", "tests/unit/test_markup_and_deepl.py"]
+                "tests/unit/test_usage_accounting.py", "tests/unit/test_request_caps.py", "tests/unit/test_markup_and_deepl.py"]
 
 
 def _first(*tests: str) -> list[str]:
@@ -48,11 +48,11 @@ MODULES: dict[str, dict] = {
     "usage": {"tests": _first("tests/unit/test_usage_accounting.py")},
     "ledger": {"tests": _first("tests/unit/test_ledger.py")},
     "metering": {"tests": _first("tests/unit/test_metering.py", "tests/unit/test_platform_options.py")},
-    "budget": {"tests": _first("tests/unit/test_budget.py", "tests/unit/test_inline_data.py")},
+    "request_caps": {"tests": _first("tests/unit/test_request_caps.py", "tests/unit/test_inline_data.py")},
     "deepl": {"tests": _first("tests/unit/test_metering.py", "tests/unit/test_markup_and_deepl.py"),
               "functions": {"billed_characters", "character_limit", "reserve_characters", "count_characters", "characters_used"}},
     # The edge: what a request may bring in, who may make one, and which browsers may read the answer.
-    "limits": {"tests": ["tests/unit/test_limits.py", "tests/unit/test_budget.py", "tests/unit/test_pipeline.py"]},
+    "limits": {"tests": ["tests/unit/test_limits.py", "tests/unit/test_request_caps.py", "tests/unit/test_pipeline.py"]},
     "auth": {"tests": ["tests/unit/test_auth.py", "tests/unit/test_pipeline.py", "tests/unit/test_metering.py"]},
     "cors": {"tests": ["tests/unit/test_cors.py", "tests/unit/test_pipeline.py"]},
     # The isolate's memory: the heap pool every large body takes from, and the token-id limits.
@@ -71,7 +71,7 @@ _CACHE = "the size of a cache: the same answers, computed more or less often"
 _IDS = ("the reservation numbers stay distinct within the request and inside its id range (`<id>:` to `<id>;`), "
         "whatever they start at and step by")
 EQUIVALENT: dict[str, str] = {
-    **{f"budget:109:{c}": _FAST_PATH for c in ("7:boolop", "7:compare0", "21:number", "21:zero", "35:number", "35:zero")},
+    **{f"request_caps:112:{c}": _FAST_PATH for c in ("7:boolop", "7:compare0", "21:number", "21:zero", "35:number", "35:zero")},
     "heap:83:31:number": "at least two looks instead of one for a pool that allows no wait: 25 ms more before the 503",
     "tokens:32:8:number": "the size is checked every 4 097 ids instead of 4 096: 128 bytes more past the limit before it is seen",
     "glossaries:301:18:bool": "DictionaryInfo is never changed once made, nor hashed: frozen or not, it reads the same",

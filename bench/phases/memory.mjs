@@ -100,7 +100,7 @@ async function measured(instance, inspector, fn) {
 export async function measure({ upstream }) {
   // One fresh workerd per worker (with the inspector on), so neither worker's garbage or heap
   // growth is counted against the other; the operations run in this order in each. (A third, the
-  // gateway with its base64 built batch by batch, went when runtime._js_base64 came to do that itself.)
+  // gateway with its base64 built batch by batch, went when the runtime's js_base64 came to do that itself.)
   const out = { audio_bytes: 25 * 1024 * 1024, image_bytes: IMAGE_BYTES };
   const audio = multipartAudio(out.audio_bytes);
   const small = multipartAudio(4096);

@@ -11,7 +11,8 @@ import json
 import js
 from pyodide.ffi import to_js
 
-from gateway.runtime import _install_microtask_call_soon, _unwrap
+from gateway.runtime.ffi import unwrap
+from gateway.runtime.loop import install_microtask_call_soon
 
 _MODELS = {"/v1/chat/completions": "@cf/meta/llama-3.1-8b-instruct-fast", "/translate": "@cf/meta/m2m100-1.2b", "/v1/embeddings": "@cf/baai/bge-m3"}
 
@@ -25,8 +26,8 @@ def _inputs(path: str, body: dict) -> dict:
 
 
 async def on_fetch(request, env, ctx=None):
-    _install_microtask_call_soon(asyncio.get_running_loop())
-    request, env = _unwrap(request), _unwrap(env)  # the JS objects, as the gateway uses them
+    install_microtask_call_soon(asyncio.get_running_loop())
+    request, env = unwrap(request), unwrap(env)  # the JS objects, as the gateway uses them
     path = js.URL.new(request.url).pathname
     body = json.loads((await request.arrayBuffer()).to_bytes())
     result = await env.AI.run(_MODELS[path], to_js(_inputs(path, body), dict_converter=js.Object.fromEntries))

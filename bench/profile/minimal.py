@@ -3,7 +3,7 @@ be on this runtime for the same work, with none of the gateway's layers (no Sett
 catalog, validation, timeouts). Not a gateway: a yardstick between the JS worker and src/.
 
 Routes: POST /v1/chat/completions (stream or not), POST /translate (DeepLX).
-Streams are re-framed by a read/write pump like the gateway's (src/gateway/runtime.py
+Streams are re-framed by a read/write pump like the gateway's (src/gateway/runtime/response.py
 `_stream_body`), or with `x-bench-stream: transform` by piping the model's stream through a JS
 TransformStream whose `transform` is a Python function (no await per chunk).
 """

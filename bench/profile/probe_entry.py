@@ -17,16 +17,22 @@ import time
 import js
 from pyodide.ffi import create_proxy, to_js
 
-from gateway import app, auth, catalog, chat, cors, http, runtime, sse
+from gateway import app, auth, catalog, chat_completion, chat_request, chat_stream, cors, http, sse
 from gateway.config import Settings
 from gateway.endpoints import common
 from gateway.platform import Platform
+from gateway.runtime import worker
+from gateway.runtime.ffi import js_object
+from gateway.runtime.loop import install_clearable_timers
+from gateway.runtime.request import core_request
+from gateway.runtime.response import js_response
+from gateway.runtime.streams import JsReadableStream
 
 CHAT_MODEL = "@cf/meta/llama-3.1-8b-instruct-fast"
 
 # --- patches -------------------------------------------------------------------------------------------
 
-_original_settings = runtime._settings
+_original_settings = worker.settings
 _settings_cache = {}
 
 
@@ -47,12 +53,12 @@ def _metered_no_wait_for(request, platform, credential, route):
     return own
 
 
-_ORIGINALS = {"settings": runtime._settings}
+_ORIGINALS = {"settings": worker.settings}
 
 
 def _apply(patch: str):
     names = {"settings_once", "no_wait_for"} if patch == "all" else {patch}
-    runtime._settings = _settings_once if "settings_once" in names else _ORIGINALS["settings"]
+    worker.settings = _settings_once if "settings_once" in names else _ORIGINALS["settings"]
     app.metered = _metered_no_wait_for if "no_wait_for" in names else _original_metered
 
 
@@ -85,7 +91,7 @@ async def _chunks(items):
 
 
 async def _probe(name: str, n: int, request, env):
-    settings = runtime._settings(env)
+    settings = worker.settings(env)
     raw = None
     if name in ("json_loads", "chat_parse", "to_js_inputs", "ai_run_raw", "to_py_result", "completion", "json_response",
                 "js_response", "js_response_one_to_js", "js_response_json_init", "full_handle"):
@@ -94,10 +100,10 @@ async def _probe(name: str, n: int, request, env):
 
     if name == "settings":
         for _ in range(n):
-            runtime._settings(env)
+            worker.settings(env)
     elif name == "core_request":
         for _ in range(n):
-            runtime._core_request(request)
+            core_request(request)
     elif name == "headers_entries":
         for _ in range(n):
             http.Headers([(pair[0], pair[1]) for pair in request.headers.entries()])
@@ -108,7 +114,7 @@ async def _probe(name: str, n: int, request, env):
         for _ in range(n):
             http.Headers(json.loads(js.JSON.stringify(js.Object.fromEntries(request.headers))))
     elif name == "route_auth":
-        core = runtime._core_request(request)
+        core = core_request(request)
         for _ in range(n):
             app.resolve_route(core.method, core.path)
             auth.require_api_key(core, settings)
@@ -120,16 +126,16 @@ async def _probe(name: str, n: int, request, env):
             resolved = catalog.resolve(body.get("model"), catalog.CHAT, aliases=settings.model_aliases,
                                        redirect_retired=settings.redirect_retired_models,
                                        also=(catalog.TEXT_TO_IMAGE, catalog.IMAGE_TO_IMAGE))
-            chat.ChatRequest.parse(body, resolved.model)
+            chat_request.ChatRequest.parse(body, resolved.model)
     else:
         resolved = catalog.resolve(body.get("model") if body else CHAT_MODEL, catalog.CHAT, aliases=settings.model_aliases)
-        parsed = chat.ChatRequest.parse(body, resolved.model) if body else None
+        parsed = chat_request.ChatRequest.parse(body, resolved.model) if body else None
         if name == "to_js_inputs":
             for _ in range(n):
-                runtime._js_object(parsed.inputs)
+                js_object(parsed.inputs)
         elif name in ("ai_run_raw", "to_py_result", "completion", "json_response", "js_response", "js_response_one_to_js",
                       "js_response_json_init", "full_handle"):
-            js_inputs = runtime._js_object(parsed.inputs)
+            js_inputs = js_object(parsed.inputs)
             js_result = await env.AI.run(resolved.model.id, js_inputs)
             result = js_result.to_py()
             if name == "ai_run_raw":
@@ -140,18 +146,18 @@ async def _probe(name: str, n: int, request, env):
                     js_result.to_py()
             elif name == "completion":
                 for _ in range(n):
-                    chat.completion(result, parsed, created=int(time.time()))
+                    chat_completion.completion(result, parsed, created=int(time.time()))
             elif name == "json_response":
-                out = chat.completion(result, parsed, created=int(time.time()))
+                out = chat_completion.completion(result, parsed, created=int(time.time()))
                 for _ in range(n):
                     http.json_response(out)
             elif name.startswith("js_response"):
                 # The gateway's chat answer: JSON with its Content-Type, X-Model and the two CORS headers.
-                out = http.json_response(chat.completion(result, parsed, created=int(time.time())), headers={"X-Model": CHAT_MODEL})
+                out = http.json_response(chat_completion.completion(result, parsed, created=int(time.time())), headers={"X-Model": CHAT_MODEL})
                 out.headers.update({"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": cors.EXPOSED_HEADERS})
                 if name == "js_response":
                     for _ in range(n):
-                        runtime._js_response(out)
+                        js_response(out)
                 elif name == "js_response_one_to_js":
                     for _ in range(n):
                         js.Response.new(out.body, to_js({"status": out.status, "headers": out.headers}, dict_converter=js.Object.fromEntries))
@@ -171,14 +177,14 @@ async def _probe(name: str, n: int, request, env):
             for _ in range(n):
                 await asyncio.sleep(0)
         elif name == "chunk_python":
-            stream_request = chat.ChatRequest(resolved.model, {"messages": [{"role": "user", "content": "x"}]}, stream=True)
+            stream_request = chat_request.ChatRequest(resolved.model, {"messages": [{"role": "user", "content": "x"}]}, stream=True)
             events = [b'data: {"response":" w%d"}\n\n' % i for i in range(n)] + [b"data: [DONE]\n\n"]
-            async for _ in chat.completion_chunks(_chunks(events), stream_request, created=int(time.time())):
+            async for _ in chat_stream.completion_chunks(_chunks(events), stream_request, created=int(time.time())):
                 pass
         elif name == "chunk_read":
             words = " ".join(f"w{i}" for i in range(n + 10))
-            stream = await env.AI.run(CHAT_MODEL, runtime._js_object({"messages": [{"role": "user", "content": words}], "max_tokens": n, "stream": True}))
-            async for _ in runtime.JsReadableStream(stream):
+            stream = await env.AI.run(CHAT_MODEL, js_object({"messages": [{"role": "user", "content": words}], "max_tokens": n, "stream": True}))
+            async for _ in JsReadableStream(stream):
                 pass
         elif name == "chunk_write":
             pipe = js.TransformStream.new()
@@ -194,7 +200,7 @@ async def _probe(name: str, n: int, request, env):
             # The alternative to the read/write pump: the stream piped through a JS TransformStream
             # whose `transform` is a Python function (one synchronous call per chunk, no awaits).
             words = " ".join(f"w{i}" for i in range(n + 10))
-            stream = await env.AI.run(CHAT_MODEL, runtime._js_object({"messages": [{"role": "user", "content": words}], "max_tokens": n, "stream": True}))
+            stream = await env.AI.run(CHAT_MODEL, js_object({"messages": [{"role": "user", "content": words}], "max_tokens": n, "stream": True}))
             encoder = js.TextEncoder.new()
             parser = sse.SseParser()
             base = {"id": "chatcmpl-0123456789abcdef01234567", "object": "chat.completion.chunk", "created": int(time.time()), "model": CHAT_MODEL}
@@ -220,11 +226,11 @@ async def _probe(name: str, n: int, request, env):
 
 
 async def on_fetch(request, env, ctx=None):
-    runtime._install_clearable_timers(asyncio.get_running_loop())
+    install_clearable_timers(asyncio.get_running_loop())
     patch = request.headers.get("x-bench-patch") or "none"
     _apply(patch)
     probe = request.headers.get("x-bench-probe")
     if probe:
         name, _, n = probe.partition(":")
         await _probe(name, int(n or 0), request, env)
-    return await runtime.serve(request, env, runtime="legacy")
+    return await worker.serve(request, env, runtime="legacy")

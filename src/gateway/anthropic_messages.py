@@ -25,6 +25,7 @@ import json
 import re
 
 from . import contracts, ids
+from .chat_stops import cut_at_stop
 from .errors import ApiError, bad_request
 from .platform import is_blob
 
@@ -344,16 +345,6 @@ def chat_body(body: dict, model: str | None, model_id: str | None = None, *, for
 
 
 # --- response -------------------------------------------------------------------------------------
-
-def cut_at_stop(text: str, stops: list[str]) -> tuple[str, str | None]:
-    """`text` up to the first stop sequence in it, and that sequence (None when none occurs)."""
-    best, found = len(text), None
-    for stop in stops:
-        at = text.find(stop)
-        if 0 <= at < best or (at == best and found is not None and len(stop) > len(found)):
-            best, found = at, stop
-    return text[:best], found
-
 
 def usage(chat_usage) -> dict:
     """Anthropic's usage from the chat usage: input tokens without the cached ones the model reported

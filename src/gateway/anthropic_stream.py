@@ -15,7 +15,8 @@ import json.encoder as json_encoder
 import re
 from typing import AsyncIterable, AsyncIterator
 
-from .anthropic_messages import STOP_REASONS, cut_at_stop, message_id, shell, tool_use_id, usage
+from .anthropic_messages import STOP_REASONS, message_id, shell, tool_use_id, usage
+from .chat_stops import StopFilter
 
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _json_str = json_encoder.encode_basestring
@@ -34,35 +35,6 @@ _DELTA_FIELD = {"text": ("text_delta", "text"), "thinking": ("thinking_delta", "
                 "tool_use": ("input_json_delta", "partial_json")}
 
 
-class _StopHolder:
-    """Applies stop sequences to streamed text, holding back only what could start one, and says
-    which sequence ended it."""
-
-    def __init__(self, stops: list[str]):
-        self.stops = stops
-        self.held = ""
-        self.matched: str | None = None
-        self._keep = max(map(len, stops), default=1) - 1
-
-    def feed(self, text: str) -> str:
-        if not self.stops:
-            return text
-        self.held += text
-        cut, self.matched = cut_at_stop(self.held, self.stops)
-        if self.matched is not None:
-            self.held = ""
-            return cut
-        ready = len(self.held) - self._keep
-        if ready <= 0:
-            return ""
-        out, self.held = self.held[:ready], self.held[ready:]
-        return out
-
-    def flush(self) -> str:
-        out, self.held = self.held, ""
-        return out
-
-
 class AnthropicStream:
     """The state of one translated stream: which block is open, the tool calls seen, the usage."""
 
@@ -70,7 +42,7 @@ class AnthropicStream:
         self.model = model
         self.show_thinking = show_thinking
         self.id = message_id()
-        self.stop = _StopHolder(stops)
+        self.stop = StopFilter(stops)
         self.input_estimate = input_estimate
         self.blocks = 0  # blocks started so far: the next block's index
         self.open: str | None = None  # the kind of the open block

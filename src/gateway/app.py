@@ -8,7 +8,7 @@ import traceback
 
 from . import envelopes, ledger, limits, usage
 from .auth import require_api_key, require_translate_secret
-from .budget import Budget
+from .request_caps import RequestCaps
 from .cors import cors_headers, preflight
 from .endpoints import audio, chat, deepl, describe, embeddings, files, health, images, moderations, playground, responses, run, translate
 from .endpoints import anthropic, glossaries
@@ -104,12 +104,12 @@ def metered(request: Request, platform: Platform, credential: str | None, route:
     """The request's own platform: its meter (under the credential that opened it, whichever way it
     was presented) and the AI binding reachable only through that meter."""
     settings = platform.settings
-    calls = Budget(settings.max_ai_calls_per_request, client_gone=request.client_gone)
+    calls = RequestCaps(settings.max_ai_calls_per_request, client_gone=request.client_gone)
     own = dataclasses.replace(platform)
     started = usage.now(Context(request, own))
     hashed = usage.key_hash(credential) if credential is not None else None
     limits_ = ledger.Limits(
-        neurons=usage.budget_for(settings, hashed, credential) if hashed is not None else None,
+        neurons=usage.daily_neuron_budget(settings, hashed, credential) if hashed is not None else None,
         characters=settings.deepl_character_limit if route.auth in _TRANSLATION_AUTH else None,
     )
     own.meter = Meter(key=credential, hashed=hashed, day=usage.utc_day(started), started=started, calls=calls,

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .catalog import Model, in_family
-from .chat import estimate_tokens
+from .chat_completion import estimate_tokens
 from .contracts import Notes, contract_for, fit
 from .errors import ApiError, UpstreamError, bad_request
 from .http import Form, UploadedFile

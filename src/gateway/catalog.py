@@ -90,7 +90,7 @@ MODELS: tuple[Model, ...] = (
     # Chat (text generation). The first one is the default chat model.
     # `stream="openai"`: the model streams OpenAI `chat.completion.chunk` events (`data: <json>`,
     # `model` = its id here, usage on the last chunk) that can reach clients untouched
-    # (chat.passthrough_safe); the others stream `{"response": ...}` and are re-framed.
+    # (chat_stream.passthrough_safe); the others stream `{"response": ...}` and are re-framed.
     _m("@cf/meta/llama-3.1-8b-instruct-fast", CHAT, "tools"),
     _m("@cf/meta/llama-3.3-70b-instruct-fp8-fast", CHAT, "tools"),
     _m("@cf/meta/llama-3.1-8b-instruct-fp8", CHAT, "tools"),  # no retirement notice (page 0f6b7e628f05)

@@ -190,11 +190,11 @@ class Settings:
     # `character_limit`, enforced with 456); None: no limit (reported as DeepL reports no limit).
     deepl_character_limit: int | None = None
     # Hand a model's stream to the client untouched when it already is what the gateway would
-    # send (chat.passthrough_safe); "false" re-frames every stream in Python.
+    # send (chat_stream.passthrough_safe); "false" re-frames every stream in Python.
     stream_passthrough: bool = True
     # How long the binding's live model list is kept per isolate (0: read it for every request that needs it).
     models_cache_seconds: float = 600.0
-    # Workers AI calls one request may make (a translated line is one call); see budget.py.
+    # Workers AI calls one request may make (a translated line is one call); see request_caps.py.
     max_ai_calls_per_request: int = 200
     # How long fetching a remote input image (img2img `image_url`) may take in all.
     fetch_timeout_seconds: float = 10.0

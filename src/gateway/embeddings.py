@@ -7,7 +7,7 @@ import math
 import struct
 
 from .catalog import MATRYOSHKA_DIMENSIONS, Model
-from .chat import estimate_tokens
+from .chat_completion import estimate_tokens
 from .contracts import contract_for
 from .errors import QueuedError, UpstreamError, bad_request
 from .platform import RuntimeVectors

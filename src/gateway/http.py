@@ -284,7 +284,7 @@ class PassthroughResponse:
 
 
 class StreamRelay(Protocol):
-    """A synchronous re-framer of a byte stream (see `chat.ChatStreamRelay`): text out per read."""
+    """A synchronous re-framer of a byte stream (see `chat_stream.ChatStreamRelay`): text out per read."""
 
     finished: bool  # nothing more is wanted from the source: end() now
     closed: bool  # the last event was produced

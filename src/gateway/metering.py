@@ -5,7 +5,7 @@
 credential form and no context a handler builds (the completions and Responses routes answer through
 the chat handler) can make an unmetered call. For each call, `MeteredAi.run`:
 
-1. counts it against the request's call cap (`budget.Budget`: 400 past it, 499 once the client left);
+1. counts it against the request's call cap (`request_caps.RequestCaps`: 400 past it, 499 once the client left);
 2. before the first call, has the runtime keep the request alive (`waitUntil`) until its settlement
    is written, so a client that leaves is still charged;
 3. for a key with a daily cap (KEY_BUDGETS), reserves the most the call can cost (`pricing.bound`)
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from . import ids, ledger, pricing
-from .budget import Budget
+from .request_caps import RequestCaps
 from .errors import ApiError, UpstreamError, internal_error
 from .sse import SseParser
 from .usage import seconds_to_midnight
@@ -101,7 +101,7 @@ def character_limit_reached(limit: int, used: int, need: int) -> ApiError:
 
 def limits_need_database() -> ApiError:
     return ApiError(503, "This key has a limit (KEY_BUDGETS or DEEPL_CHARACTER_LIMIT), but the worker has no USAGE_DB "
-                    "D1 binding to hold it in, so the request was not run (see the README, Budgets).",
+                    "D1 binding to hold it in, so the request was not run (see docs/limits-and-security.md, Budgets).",
                     type="server_error", code="accounting_off")
 
 
@@ -114,14 +114,14 @@ def accounting_unavailable() -> ApiError:
 class Meter:
     """What one request spends, per model; reservations for a key with caps; the settlement."""
 
-    def __init__(self, *, key: str | None, hashed: str | None, day: str, started: float, calls: Budget,
+    def __init__(self, *, key: str | None, hashed: str | None, day: str, started: float, calls: RequestCaps,
                  database=None, limits: ledger.Limits = ledger.Limits(),
                  keep_alive: Callable[[], Callable[[], None]] | None = None):
         self.key = key
         self.hashed = hashed
         self.day = day
         self.started = started
-        self.calls = calls  # the per-request call and fetch caps (budget.py)
+        self.calls = calls  # the per-request call and fetch caps (request_caps.py)
         self.database = database
         self.limits = limits
         self.keep_alive = keep_alive

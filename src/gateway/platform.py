@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
 
-from .budget import Budget
+from .request_caps import RequestCaps
 from .config import Settings
 from .http import Request
 
@@ -276,6 +276,6 @@ class Context:
         return self.platform.meter
 
     @property
-    def budget(self) -> Budget:
-        """What this request may still make: AI calls, remote fetches (budget.py)."""
+    def caps(self) -> RequestCaps:
+        """What this request may still make: AI calls, remote fetches (request_caps.py)."""
         return self.platform.meter.calls

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from . import language_detection, markup
-from .budget import Budget, bounded_map
+from .request_caps import RequestCaps, bounded_map
 from .errors import UpstreamError, bad_request
 
 # Calls in flight at once for one request: enough to hide latency, few enough
@@ -52,7 +52,7 @@ def check_texts(texts) -> list[str]:
 async def translate_texts(
     texts: list[str], source: str | None, target: str, translate_segment: TranslateSegment, *, tags: bool = False,
     options: markup.Options | None = None,
-    budget: Budget | None = None,
+    caps: RequestCaps | None = None,
     before_calls: Callable[[list[tuple[str, str]], str], Awaitable[None]] | None = None,
     translate_lines: Callable[[str, str], TranslateLines | None] | None = None,
 ) -> list[Translation]:
@@ -91,13 +91,13 @@ async def translate_texts(
         done_lines.update(((src, line), out) for line, out in zip(batch, await lines(src, target, batch)))
 
     keys = list(wanted)
-    if budget is not None:
-        budget.reserve(len(keys))  # refused before the first call when the request needs too many
+    if caps is not None:
+        caps.reserve(len(keys))  # refused before the first call when the request needs too many
     if before_calls is not None and keys:
         await before_calls(keys, target)
     # A few workers take the next segment as they finish one: never a task per segment up front.
     translated = await bounded_map(lambda key: translate_segment(key[1], key[0], target), keys, MAX_CONCURRENT_CALLS,
-                                   stop=budget.client_gone if budget is not None else None)
+                                   stop=caps.client_gone if caps is not None else None)
     done = dict(zip(keys, translated))
 
     results = []

@@ -59,7 +59,7 @@ def now(ctx) -> float:
     return ctx.platform.clock()
 
 
-def budget_for(settings: Settings, hashed: str, key: str) -> float | None:
+def daily_neuron_budget(settings: Settings, hashed: str, key: str) -> float | None:
     budgets = settings.key_budgets
     if not budgets:
         return None
@@ -109,7 +109,7 @@ async def report(database, hashed: str | None, days: int, epoch: float, settings
         entry = keys.setdefault(hashed_key, {
             "key_id": key_id(hashed_key),
             "label": names.get(hashed_key) if hashed is None else "this key",
-            "budget_neurons_per_day": budget_for(settings, hashed_key, ""),
+            "budget_neurons_per_day": daily_neuron_budget(settings, hashed_key, ""),
             "days": {},
         })
         return entry["days"].setdefault(date, {c: 0 for c in COLUMNS} | {"held_neurons": 0.0, "models": {}})

@@ -39,7 +39,7 @@ def post(gateway, **body) -> httpx.Response:
 @pytest.mark.parametrize(("extra", "finish_reason"), [({}, "stop"), ({"tools": TOOLS}, "tool_calls"), ({"max_tokens": 3}, "length")],
                          ids=["text", "tool-call", "length"])
 def test_an_openai_shaped_stream_takes_the_transform_with_pass_through_on_or_off(default_gateway, transform_only, extra, finish_reason):
-    # The model's last chunk carries usage nobody asked for: its bytes are never the client's (chat.passthrough_safe).
+    # The model's last chunk carries usage nobody asked for: its bytes are never the client's (chat_stream.passthrough_safe).
     passed = post(default_gateway, model=OPENAI_SHAPED, **extra)
     transformed = post(transform_only, model=OPENAI_SHAPED, **extra)
     assert passed.headers["x-stream-relay"] == "transform"

@@ -3,7 +3,7 @@
 import pytest
 
 from gateway import catalog, chat_contract, contracts
-from gateway.chat import ChatRequest
+from gateway.chat_request import ChatRequest
 
 CHAT_MODELS = [m for m in catalog.MODELS if m.task == catalog.CHAT and contracts.contract_for(m.id) is not None]
 

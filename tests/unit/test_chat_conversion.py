@@ -3,7 +3,10 @@ import json
 import pytest
 
 from gateway.catalog import BY_ID
-from gateway.chat import ChatRequest, StopFilter, completion, completion_chunks
+from gateway.chat_completion import completion
+from gateway.chat_request import ChatRequest
+from gateway.chat_stops import StopFilter
+from gateway.chat_stream import completion_chunks
 from gateway.errors import ApiError, UpstreamError
 
 from fakes import collect, run

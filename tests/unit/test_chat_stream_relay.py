@@ -5,7 +5,8 @@ import json
 import pytest
 
 from gateway.catalog import BY_ID
-from gateway.chat import ChatRequest, ChatStreamRelay, passthrough_safe
+from gateway.chat_request import ChatRequest
+from gateway.chat_stream import ChatStreamRelay, passthrough_safe
 
 GPT_OSS = BY_ID["@cf/openai/gpt-oss-20b"]
 LLAMA = BY_ID["@cf/meta/llama-3.1-8b-instruct-fast"]

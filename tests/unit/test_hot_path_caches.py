@@ -8,7 +8,7 @@ import re
 import pytest
 
 from gateway import ids, usage
-from gateway.budget import ClientGone, bounded_map
+from gateway.request_caps import ClientGone, bounded_map
 from gateway.errors import ApiError
 from gateway.routing import Route, Router
 

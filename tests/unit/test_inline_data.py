@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from gateway import budget, images
-from gateway.budget import Budget
+from gateway import images, request_caps
+from gateway.request_caps import RequestCaps
 from gateway.endpoints.images import output_bound
 from gateway.errors import ApiError
 from gateway.http import Headers, Request, inline_placeholder
@@ -19,7 +19,7 @@ from gateway.platform import BytesBlob, is_blob
 
 
 class Kept:
-    """A data: URL the runtime kept out of the body (runtime.JsInlineData's core-facing part)."""
+    """A data: URL the runtime kept out of the body (runtime.inline.JsInlineData's core-facing part)."""
 
     def __init__(self, size: int, well_formed: bool = True):
         self.size, self.well_formed, self.content_type = size, well_formed, "image/png"
@@ -90,14 +90,14 @@ def test_bytes_blob_speaks_for_the_runtime_in_unit_tests():
 
 
 def test_a_request_may_hold_48_megabytes():
-    spending = Budget()
+    spending = RequestCaps()
     spending.hold(40 * 1024 * 1024, "images")
     spending.hold(8 * 1024 * 1024, "more")  # exactly at the limit
     with pytest.raises(ApiError) as caught:
         spending.hold(1, "one byte more")
     assert caught.value.status == 413 and caught.value.code == "request_too_large"
     assert "48.0 MB" in caught.value.message and "at most 48 MB" in caught.value.message
-    assert budget.MAX_HELD_BYTES == 48 * 1024 * 1024
+    assert request_caps.MAX_HELD_BYTES == 48 * 1024 * 1024
 
 
 @pytest.mark.parametrize("inputs, bound", [

@@ -42,7 +42,7 @@ MP3 = b"ID3" + b"\0" * 60
 @pytest.fixture
 def passthrough_allowed(monkeypatch):
     """The pass-through path, which no catalog model takes while its stream carries usage the client
-    did not ask for (chat.passthrough_safe): its metering is kept for when the runtime can drop it."""
+    did not ask for (chat_stream.passthrough_safe): its metering is kept for when the runtime can drop it."""
     from gateway.endpoints import chat as chat_endpoint
 
     monkeypatch.setattr(chat_endpoint, "passthrough_safe", lambda request: request.model.limits.get("stream") == "openai")
@@ -363,10 +363,10 @@ def test_the_settlement_is_registered_before_the_first_call():
 def test_a_public_route_cannot_call_the_model():
     from gateway.errors import ApiError
     from gateway.metering import Meter
-    from gateway.budget import Budget
+    from gateway.request_caps import RequestCaps
 
     async def go():
-        meter = Meter(key=None, hashed=None, day="2026-01-01", started=0.0, calls=Budget())
+        meter = Meter(key=None, hashed=None, day="2026-01-01", started=0.0, calls=RequestCaps())
         with pytest.raises(ApiError) as caught:
             await meter.open(CHAT, {})
         assert caught.value.status == 500
@@ -862,12 +862,12 @@ def test_one_budgeted_call_reserves_once_and_an_unbudgeted_request_never():
 
 
 def test_a_prepaid_pool_covers_only_what_it_was_paid_for():
-    from gateway.budget import Budget
+    from gateway.request_caps import RequestCaps
     from gateway.metering import Meter
 
     async def go():
         db = SqliteDatabase()
-        meter = Meter(key=KEY, hashed=KEY_HASH, day="2026-03-05", started=0.0, calls=Budget(), database=db,
+        meter = Meter(key=KEY, hashed=KEY_HASH, day="2026-03-05", started=0.0, calls=RequestCaps(), database=db,
                       limits=ledger.Limits(neurons=1000.0))
         inputs = {"prompt": "p"}
         await meter.prepay([("@cf/black-forest-labs/flux-1-schnell", inputs)] * 2)
@@ -1078,11 +1078,11 @@ def test_a_tail_cut_inside_a_character_still_finds_the_usage():
 
 
 def test_a_call_settled_twice_counts_once():
-    from gateway.budget import Budget
+    from gateway.request_caps import RequestCaps
     from gateway.metering import Meter
 
     async def go():
-        meter = Meter(key=KEY, hashed=KEY_HASH, day="2026-03-05", started=0.0, calls=Budget(), database=SqliteDatabase())
+        meter = Meter(key=KEY, hashed=KEY_HASH, day="2026-03-05", started=0.0, calls=RequestCaps(), database=SqliteDatabase())
         call = await meter.open(CHAT, chat())
         meter.settle(call, 2.0)
         meter.settle(call, 3.0)

@@ -14,7 +14,9 @@ from fakes import FakeAi, collect, make_platform, make_request, run
 from gateway import ledger, responses
 from gateway.app import handle, resolve_route
 from gateway.catalog import BY_ID
-from gateway.chat import ChatRequest, ChatStreamRelay, completion, passthrough_safe
+from gateway.chat_completion import completion
+from gateway.chat_request import ChatRequest
+from gateway.chat_stream import ChatStreamRelay, passthrough_safe
 from gateway.errors import ApiError
 from gateway.http import RelayResponse
 

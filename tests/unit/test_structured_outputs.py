@@ -8,7 +8,8 @@ import json
 import pytest
 
 from gateway import structured
-from gateway.chat import ChatRequest, ChatStreamRelay
+from gateway.chat_request import ChatRequest
+from gateway.chat_stream import ChatStreamRelay
 from gateway.catalog import Model
 from gateway.errors import ApiError
 

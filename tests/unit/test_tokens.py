@@ -1,5 +1,5 @@
 """Token ids → text (`tokens.decode_ids`): what each form of ids becomes, and the limits that keep a
-request's decoded text inside the heap bound (README, Limits). Expected texts are tiktoken's own
+request's decoded text inside the heap bound (docs/limits-and-security.md, Limits). Expected texts are tiktoken's own
 (cl100k_base), written out here, never produced by the code under test."""
 
 from __future__ import annotations

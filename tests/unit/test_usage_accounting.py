@@ -44,13 +44,13 @@ def test_key_budgets_parse_pairs_and_json():
 
 def test_a_budget_is_found_by_id_then_hash_then_key_then_star():
     settings = Settings(key_budgets={"24882fb3103e24bc": 1.0, UNIT_HASH: 2.0, "sk-unit": 3.0, "*": 4.0})
-    assert usage.budget_for(settings, UNIT_HASH, "sk-unit") == 1.0
-    assert usage.budget_for(Settings(key_budgets={UNIT_HASH: 2.0, "sk-unit": 3.0, "*": 4.0}), UNIT_HASH, "sk-unit") == 2.0
-    assert usage.budget_for(Settings(key_budgets={"sk-unit": 3.0, "*": 4.0}), UNIT_HASH, "sk-unit") == 3.0
-    assert usage.budget_for(Settings(key_budgets={"*": 4.0}), UNIT_HASH, "sk-unit") == 4.0
-    assert usage.budget_for(Settings(key_budgets={"*": 0.0}), UNIT_HASH, "sk-unit") == 0.0
-    assert usage.budget_for(Settings(key_budgets={"79fe4b3c615566e8": 5.0}), UNIT_HASH, "sk-unit") is None
-    assert usage.budget_for(Settings(), UNIT_HASH, "sk-unit") is None
+    assert usage.daily_neuron_budget(settings, UNIT_HASH, "sk-unit") == 1.0
+    assert usage.daily_neuron_budget(Settings(key_budgets={UNIT_HASH: 2.0, "sk-unit": 3.0, "*": 4.0}), UNIT_HASH, "sk-unit") == 2.0
+    assert usage.daily_neuron_budget(Settings(key_budgets={"sk-unit": 3.0, "*": 4.0}), UNIT_HASH, "sk-unit") == 3.0
+    assert usage.daily_neuron_budget(Settings(key_budgets={"*": 4.0}), UNIT_HASH, "sk-unit") == 4.0
+    assert usage.daily_neuron_budget(Settings(key_budgets={"*": 0.0}), UNIT_HASH, "sk-unit") == 0.0
+    assert usage.daily_neuron_budget(Settings(key_budgets={"79fe4b3c615566e8": 5.0}), UNIT_HASH, "sk-unit") is None
+    assert usage.daily_neuron_budget(Settings(), UNIT_HASH, "sk-unit") is None
 
 
 def test_seconds_to_midnight_and_days_are_utc():

@@ -57,7 +57,7 @@ async def speech(ctx: Context):
     job = audio.parse_speech(body, resolved.model, resolved.requested)
     if job.stream_format == "sse":
         # Refused before the model runs: the answer of a streaming model is kept whole for its base64.
-        ctx.budget.hold(audio.MAX_SPEECH_AUDIO_BYTES, "the speech audio")
+        ctx.caps.hold(audio.MAX_SPEECH_AUDIO_BYTES, "the speech audio")
     result = await run_model(ctx, resolved.model.id, job.inputs)
     if job.stream_format == "sse":
         return await _speech_events(result, job, resolved)

@@ -7,7 +7,9 @@ from typing import Any, Callable
 
 from .. import chat_contract, images, structured
 from ..catalog import CHAT, IMAGE_TO_IMAGE, MODERATION, TEXT_TO_IMAGE, Model
-from ..chat import ChatRequest, ChatStreamRelay, chunks_from_completion, completion, completion_chunks, passthrough_safe
+from ..chat_completion import completion
+from ..chat_request import ChatRequest
+from ..chat_stream import ChatStreamRelay, chunks_from_completion, completion_chunks, passthrough_safe
 from ..errors import UpstreamError, from_upstream
 from ..http import PassthroughResponse, RelayResponse, StreamResponse, json_response
 from ..platform import Context

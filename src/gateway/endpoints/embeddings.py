@@ -22,7 +22,7 @@ async def create_embeddings(ctx: Context):
     dimensions = embeddings.dimensions_for(body, model)
     items: list = []
     batches = list(embeddings.batches(texts, model))
-    ctx.budget.reserve(len(batches))
+    ctx.caps.reserve(len(batches))
     await ctx.meter.prepay([(model.id, {"text": batch}) for batch in batches])
     for batch in batches:
         result = await run_model(ctx, model.id, {"text": batch}, vectors_key="data")

@@ -11,7 +11,9 @@ from typing import Any
 from .. import images
 from ..contracts import contract_for
 from ..catalog import IMAGE_TO_IMAGE, TEXT_TO_IMAGE, Resolved
-from ..chat import ChatRequest, chunks_from_completion, completion, completion_chunks
+from ..chat_completion import completion
+from ..chat_request import ChatRequest
+from ..chat_stream import chunks_from_completion, completion_chunks
 from ..errors import ApiError, UpstreamError, bad_request, from_upstream
 from ..http import PassthroughResponse, Response, StreamResponse, json_response
 from ..platform import FETCH_FAILED, Blob, BytesBlob, Context, FetchError, StorageError, is_blob
@@ -49,7 +51,7 @@ async def _fetch_image(ctx: Context, url: str):
         if refused is not None:
             print(f"image fetch refused: {refused}")
             raise FetchError(FETCH_FAILED)
-        ctx.budget.spend_fetch()
+        ctx.caps.spend_fetch()
         return await fetcher.fetch_image(url, max_bytes=images.MAX_INPUT_IMAGE_BYTES,
                                          timeout=min(ctx.settings.fetch_timeout_seconds, ctx.settings.ai_timeout_seconds),
                                          max_redirects=images.FETCH_MAX_REDIRECTS)
@@ -65,14 +67,14 @@ async def input_blob(ctx: Context, url) -> Blob:
     redirects, image/*, 10 MB while streaming, 2 per request)."""
     if is_blob(url):
         images.check_blob(url)
-        ctx.budget.hold(url.size, "an input image")
+        ctx.caps.hold(url.size, "an input image")
         return url
     payload = images.data_url_base64(url)
     if payload is None:
         # Held at the most it may be, before a byte of it arrives.
-        ctx.budget.hold(images.MAX_INPUT_IMAGE_BYTES, "a remote input image")
+        ctx.caps.hold(images.MAX_INPUT_IMAGE_BYTES, "a remote input image")
         return await _fetch_image(ctx, url)
-    ctx.budget.hold(len(payload) // 4 * 3, "an input image")
+    ctx.caps.hold(len(payload) // 4 * 3, "an input image")
     kind = images.data_url_type(url)
     fetcher = ctx.platform.fetcher
     if fetcher is None:  # no runtime to keep the bytes (unit tests)
@@ -222,11 +224,11 @@ async def create_images(ctx: Context):
     job, n, response_format = images.from_images_api(body, resolved.model, resolved.requested)
     if response_format == "url":
         _storage(ctx)  # before the model runs, as for chat
-    ctx.budget.reserve(n)
+    ctx.caps.reserve(n)
     bound = output_bound(job.inputs)
     if response_format == "b64_json":
         # Every image is held until the answer is written: refused before the first is made.
-        ctx.budget.hold(n * bound, f"{n} generated images of up to {bound / 1048576:.1f} MB each")
+        ctx.caps.hold(n * bound, f"{n} generated images of up to {bound / 1048576:.1f} MB each")
     inputs = await model_inputs(ctx, job)
     await ctx.meter.prepay([(job.model.id, inputs)] * n)
     data, made = [], []

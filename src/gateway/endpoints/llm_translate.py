@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from .. import llm_translation, markup, translation_cache
-from ..budget import bounded_map
+from ..request_caps import bounded_map
 from ..catalog import Model
 from ..errors import ApiError
 from ..llm_translation import Instructions
@@ -53,9 +53,9 @@ def engine(ctx: Context, model: Model, how: Instructions, used: set[str]):
         todo = [i for i, found in enumerate(out) if found is None]
         asked = set(todo)
         groups = [[todo[j] for j in group] for group in llm_translation.batches([lines[i] for i in todo])]
-        ctx.budget.reserve(len(groups))  # an oversized page is refused before the first call
+        ctx.caps.reserve(len(groups))  # an oversized page is refused before the first call
         answers = await bounded_map(lambda group: ask([lines[i] for i in group], source, target), groups,
-                                    MAX_CONCURRENT_CALLS, stop=ctx.budget.client_gone)
+                                    MAX_CONCURRENT_CALLS, stop=ctx.caps.client_gone)
         again = []
         for group, answer in zip(groups, answers):
             for i, translated in zip(group, answer or [None] * len(group)):
@@ -66,9 +66,9 @@ def engine(ctx: Context, model: Model, how: Instructions, used: set[str]):
         if again:
             # A bad batch (wrong count, a lost placeholder or term) is asked again a line at a time,
             # those lines only.
-            ctx.budget.reserve(len(again))
+            ctx.caps.reserve(len(again))
             singles = await bounded_map(lambda i: ask([lines[i]], source, target), again, MAX_CONCURRENT_CALLS,
-                                        stop=ctx.budget.client_gone)
+                                        stop=ctx.caps.client_gone)
             for i, answer in zip(again, singles):
                 out[i] = answer[0] if answer else None
         done = []

@@ -12,7 +12,7 @@ import json
 from typing import AsyncIterator
 
 from .. import completions, responses
-from ..chat import relay_events
+from ..chat_stream import relay_events
 from ..http import Headers, PassthroughResponse, RelayResponse, Request, Response, StreamResponse, json_response
 from ..platform import Context
 from ..sse import sse_payloads

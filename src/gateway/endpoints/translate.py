@@ -139,7 +139,7 @@ async def _translate(ctx: Context, resolved: Resolved, texts: list[str], source,
 
     tags = isinstance(tag_handling, str) and tag_handling.lower() in ("html", "xml")
     done = await translate_texts(texts, source_code, target_code, one, tags=tags,
-                                 options=options, budget=ctx.budget, before_calls=before_calls,
+                                 options=options, caps=ctx.caps, before_calls=before_calls,
                                  translate_lines=lambda src, tgt: many if lines_engine(src, tgt) else None)
     if bill_characters:
         deepl.count_characters(ctx, min(used) if used else resolved.model.id, texts)

@@ -53,7 +53,7 @@ async def get_usage(ctx: Context):
     days = _days(ctx.request.query.get("days"))
     database = ctx.platform.database
     if database is None:
-        raise ApiError(503, "Usage accounting is off: this worker has no `USAGE_DB` D1 binding (see the README).",
+        raise ApiError(503, "Usage accounting is off: this worker has no `USAGE_DB` D1 binding (see docs/limits-and-security.md).",
                        type="server_error", code="accounting_off")
     settings = ctx.settings
     caller = _caller(ctx.request, settings)

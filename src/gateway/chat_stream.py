@@ -1,315 +1,25 @@
-"""OpenAI chat completions ⇄ Workers AI text generation.
+"""A Workers AI text-generation stream re-framed as OpenAI `chat.completion.chunk` events: the
+relay state machine the runtime feeds once per read, and the ways to drive it from Python.
 
-Workers AI answers in two shapes: older models `{response, usage, tool_calls}`
-(streamed as `data: {"response": ...}`), newer ones OpenAI's `choices`. Both are
-turned into `chat.completion` objects and `chat.completion.chunk` streams.
+Older models stream `data: {"response": ...}`; newer ones OpenAI's own chunks.
 """
 
 from __future__ import annotations
 
 import json
 import json.encoder as json_encoder
-import math
 import re
-from dataclasses import dataclass, field
 from typing import Any, AsyncIterable, AsyncIterator, Callable
 
-from . import ids, openai_params
-from .catalog import Model
+from .chat_completion import choose_finish_reason, completion_usage, new_completion_id, openai_tool_calls
 from .chat_contract import carry_usage_details
-from .errors import QueuedError, UpstreamError, bad_request
-from .platform import is_blob
+from .chat_request import ChatRequest
+from .chat_stops import StopFilter
+from .errors import UpstreamError
 from .sse import DONE, MAX_RELAYED_BYTES, SseParser, encode_event
 
-ROLES = {"system", "developer", "user", "assistant", "tool"}
-# The checked numbers (openai_params.CHAT) that the model is given as they are.
-_MODEL_PARAMETERS = ("temperature", "top_p", "top_k", "seed", "frequency_penalty", "presence_penalty", "repetition_penalty")
 # One SSE event must stay well inside OneAPI's 64 KiB line limit.
 MAX_DELTA_CHARS = 16_384
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough count (about four characters a token) for when the model reports none."""
-    return max(1, math.ceil(len(text) / 4)) if text else 0
-
-
-def new_completion_id() -> str:
-    return "chatcmpl-" + ids.hex_id(24)
-
-
-def _text_of(content) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text")
-    return ""
-
-
-def _message(raw, index: int, model: Model) -> dict:
-    where = f"messages[{index}]"
-    if not isinstance(raw, dict):
-        raise bad_request(f"`{where}` must be an object.", param=where)
-    role = raw.get("role")
-    if not isinstance(role, str) or role not in ROLES:
-        raise bad_request(f"`{where}.role` must be one of {', '.join(sorted(ROLES))}.", param=f"{where}.role")
-    content = raw.get("content")
-    if content is None:
-        if not (role == "assistant" and raw.get("tool_calls")):
-            content = ""
-    elif isinstance(content, list):
-        content = _parts(content, where, model)
-    elif not isinstance(content, str):
-        raise bad_request(f"`{where}.content` must be a string or an array of parts.", param=f"{where}.content")
-    # Workers AI models know no "developer" role; it is OpenAI's new name for system.
-    message: dict[str, Any] = {"role": "system" if role == "developer" else role, "content": content}
-    for key in ("name", "tool_call_id", "tool_calls"):
-        if raw.get(key) is not None:
-            message[key] = raw[key]
-    return message
-
-
-def _parts(parts: list, where: str, model: Model):
-    has_image = False
-    for i, part in enumerate(parts):
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text" and isinstance(part.get("text"), str):
-            continue
-        if kind == "image_url":
-            url = part.get("image_url")
-            url = url.get("url") if isinstance(url, dict) else url
-            if not (isinstance(url, str) and url) and not is_blob(url):
-                raise bad_request(f"`{where}.content[{i}].image_url.url` must be a URL.", param=f"{where}.content")
-            has_image = True
-            continue
-        raise bad_request(
-            f"`{where}.content[{i}]` must be a text or image_url part.", param=f"{where}.content"
-        )
-    if not has_image:
-        # Text-only parts become one string: every Workers AI chat model takes that.
-        return _text_of(parts)
-    if "vision" not in model.capabilities:
-        raise bad_request(
-            f"'{model.id}' does not accept images; use a vision model such as @cf/meta/llama-4-scout-17b-16e-instruct.",
-            param=f"{where}.content", code="model_not_multimodal",
-        )
-    return parts
-
-
-@dataclass
-class ChatRequest:
-    model: Model
-    inputs: dict
-    stream: bool = False
-    include_usage: bool = False
-    stop: list[str] = field(default_factory=list)
-    max_tokens: int | None = None
-    # Tool-call ids rewritten for the model's contract → the client's own (chat_contract).
-    ids_back: dict = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, body: dict, model: Model) -> "ChatRequest":
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise bad_request("`messages` must be a non-empty array.", param="messages")
-        inputs: dict[str, Any] = {"messages": [_message(m, i, model) for i, m in enumerate(messages)]}
-
-        values = openai_params.checked(body, openai_params.CHAT)
-        max_tokens = values.get("max_completion_tokens", values.get("max_tokens"))
-        if max_tokens is not None:
-            inputs["max_tokens"] = max_tokens
-        for name in _MODEL_PARAMETERS:
-            if name in values:
-                inputs[name] = values[name]
-        if values.get("n", 1) != 1:
-            raise bad_request("Only `n: 1` is supported: Workers AI returns one choice.", param="n")
-
-        stop = body.get("stop")
-        if stop is None:
-            stops = []
-        elif isinstance(stop, str):
-            stops = [stop]
-        elif isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop):
-            stops = list(stop)
-        else:
-            raise bad_request("`stop` must be a string or an array of up to 4 strings.", param="stop")
-
-        response_format = body.get("response_format")
-        if response_format is not None:
-            if not isinstance(response_format, dict) or response_format.get("type") not in ("text", "json_object", "json_schema"):
-                raise bad_request("`response_format.type` must be text, json_object or json_schema.", param="response_format")
-            if response_format["type"] != "text":
-                inputs["response_format"] = response_format
-
-        tools = body.get("tools")
-        if tools is not None:
-            if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
-                raise bad_request("`tools` must be an array of tool objects.", param="tools")
-            if tools:
-                inputs["tools"] = tools
-                if body.get("tool_choice") is not None:
-                    inputs["tool_choice"] = body["tool_choice"]
-
-        stream = body.get("stream")
-        if stream is None:
-            stream = False  # null is OpenAI's default, as if unset
-        if not isinstance(stream, bool):
-            raise bad_request("`stream` must be true or false.", param="stream")
-        if stream:
-            inputs["stream"] = True
-        options = body.get("stream_options")
-        include_usage = bool(stream and isinstance(options, dict) and options.get("include_usage"))
-        return cls(model, inputs, stream, include_usage, [s for s in stops if s], max_tokens)
-
-    def prompt_text(self) -> str:
-        return "\n".join(_text_of(m.get("content")) for m in self.inputs["messages"])
-
-
-def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
-    positions = [text.find(s) for s in stops if s in text]
-    if not positions:
-        return text, False
-    return text[: min(positions)], True
-
-
-class StopFilter:
-    """Applies stop sequences to streamed text, holding back only what could start one."""
-
-    def __init__(self, stops: list[str]):
-        self.stops = stops
-        self.held = ""
-        self.stopped = False
-        self._keep = max((len(s) for s in stops), default=1) - 1
-
-    def feed(self, text: str) -> str:
-        if self.stopped:
-            return ""
-        if not self.stops:
-            return text
-        self.held += text
-        cut, self.stopped = cut_at_stop(self.held, self.stops)
-        if self.stopped:
-            self.held = ""
-            return cut
-        ready = len(self.held) - self._keep
-        if ready <= 0:
-            return ""
-        out, self.held = self.held[:ready], self.held[ready:]
-        return out
-
-    def flush(self) -> str:
-        out, self.held = self.held, ""
-        return "" if self.stopped else out
-
-
-def _tool_calls_openai(raw_calls) -> list[dict]:
-    """Tool calls in OpenAI's shape, from either Workers AI shape."""
-    calls = []
-    for i, call in enumerate(raw_calls or []):
-        if not isinstance(call, dict):
-            continue
-        function = call.get("function") if isinstance(call.get("function"), dict) else call
-        arguments = function.get("arguments", {})
-        calls.append(
-            {
-                "id": call.get("id") or f"call_{ids.hex_id(16)}",
-                "type": "function",
-                "function": {
-                    "name": function.get("name", ""),
-                    "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False),
-                },
-            }
-        )
-    return calls
-
-
-def _usage(raw, request: "ChatRequest", completion: Callable[[], str]) -> tuple[dict, bool]:
-    """The model's token counts when it gave them; otherwise an estimate, marked as one (the
-    prompt's and the answer's text are only made for an estimate)."""
-    if isinstance(raw, dict) and isinstance(raw.get("prompt_tokens"), int) and isinstance(raw.get("completion_tokens"), int):
-        usage = {
-            "prompt_tokens": raw["prompt_tokens"],
-            "completion_tokens": raw["completion_tokens"],
-            "total_tokens": raw.get("total_tokens") or raw["prompt_tokens"] + raw["completion_tokens"],
-        }
-        return usage, False
-    prompt_tokens, completion_tokens = estimate_tokens(request.prompt_text()), estimate_tokens(completion())
-    usage = {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-        "estimated": True,
-    }
-    return usage, True
-
-
-def _finish_reason(request: ChatRequest, reported, tool_calls, usage: dict, stopped: bool) -> str:
-    if tool_calls:
-        return "tool_calls"
-    if stopped:
-        return "stop"
-    if reported in ("stop", "length", "tool_calls", "content_filter"):
-        return reported
-    if request.max_tokens and usage.get("completion_tokens", 0) >= request.max_tokens:
-        return "length"
-    return "stop"
-
-
-def completion(result: Any, request: ChatRequest, *, created: int) -> dict:
-    """A `chat.completion` object from a non-streamed Workers AI result (either shape)."""
-    if not isinstance(result, dict):
-        raise UpstreamError(f"unexpected result type {type(result).__name__}")
-    reported = None
-    reasoning = None
-    if isinstance(result.get("request_id"), str) and not result.get("choices") and "response" not in result:
-        # Workers AI queued the call (its async answer) instead of answering it.
-        raise QueuedError(f"the model queued the request (async request_id {result['request_id']}) instead of answering")
-    if isinstance(result.get("choices"), list) and result["choices"]:
-        choice = result["choices"][0]
-        message = choice.get("message") or {}
-        content = message.get("content")
-        if content is None and isinstance(choice.get("text"), str):
-            # The `text_completion` output variant (qwen3): choices[0].text.
-            content = choice["text"]
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
-        raw_calls = message.get("tool_calls")
-        reported = choice.get("finish_reason")
-    elif "response" in result or "tool_calls" in result:
-        content = result.get("response")
-        raw_calls = result.get("tool_calls")
-    else:
-        raise UpstreamError("result has neither `choices` nor `response`")
-    if content is not None and not isinstance(content, (str, dict, list)):
-        # Not text: a JS null that the production runtime's Pyodide hands over as a JsNull proxy
-        # (`{response: null, tool_calls}`), which must not become the text "null".
-        content = None
-    if content is not None and not isinstance(content, str):
-        # JSON mode: some models hand back the parsed object.
-        content = json.dumps(content, ensure_ascii=False)
-    tool_calls = _tool_calls_openai(raw_calls)
-    content, stopped = cut_at_stop(content or "", request.stop)
-    usage, _ = _usage(result.get("usage"), request, lambda: content)
-    # `refusal` is required (null when the model did not refuse): Workers AI models never say they do.
-    message_out: dict[str, Any] = {"role": "assistant", "content": None if tool_calls and not content else content,
-                                   "refusal": None}
-    if reasoning:
-        message_out["reasoning_content"] = reasoning
-    if tool_calls:
-        message_out["tool_calls"] = tool_calls
-    return {
-        "id": new_completion_id(),
-        "object": "chat.completion",
-        "created": created,
-        "model": request.model.id,
-        "choices": [
-            {
-                "index": 0,
-                "message": message_out,
-                "logprobs": None,
-                "finish_reason": _finish_reason(request, reported, tool_calls, usage, stopped),
-            }
-        ],
-        "usage": usage,
-    }
 
 
 def _as_text(value):
@@ -460,9 +170,9 @@ class ChatStreamRelay:
         if tail:
             self._produced.append(tail)
             out.append(self._chunk({"content": tail}))
-        usage, _ = _usage(self._usage_raw, self.request, lambda: "".join(self._produced) + self._plain_text())
+        usage, _ = completion_usage(self._usage_raw, self.request, lambda: "".join(self._produced) + self._plain_text())
         if not self._finish_sent:
-            out.append(self._chunk({}, _finish_reason(self.request, self._reported, self._tool_calls, usage, self._stop.stopped)))
+            out.append(self._chunk({}, choose_finish_reason(self.request, self._reported, self._tool_calls, usage, self._stop.stopped)))
         if self.request.include_usage:
             carry_usage_details({"usage": usage}, self._usage_raw)  # the cached and reasoning counts too
             out.append(encode_event({"id": self.completion_id, "object": "chat.completion.chunk", "created": self.created,
@@ -580,7 +290,7 @@ class ChatStreamRelay:
                 self._usage_raw = usage
             raw_calls = event.get("tool_calls")
             if raw_calls:
-                for call in _tool_calls_openai(raw_calls):
+                for call in openai_tool_calls(raw_calls):
                     out.append(self._chunk({"tool_calls": [{"index": len(self._tool_calls), **call}]}))
                     self._tool_calls.append(call)
             text = _as_text(event.get("response"))

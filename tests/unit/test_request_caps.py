@@ -1,4 +1,4 @@
-"""The per-request budget and bounded concurrency (issue 16), under CPython."""
+"""The per-request caps and bounded concurrency (issue 16), under CPython."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ import asyncio
 import pytest
 
 from gateway import limits
-from gateway.budget import Budget, ClientGone, bounded_map
+from gateway.request_caps import ClientGone, RequestCaps, bounded_map
 from gateway.errors import ApiError
 
 
 def test_reserve_refuses_before_anything_is_spent():
-    budget = Budget(max_calls=3)
+    caps = RequestCaps(max_calls=3)
     with pytest.raises(ApiError) as caught:
-        budget.reserve(4)
-    assert caught.value.status == 400 and caught.value.code == "too_many_ai_calls" and budget.calls == 0
+        caps.reserve(4)
+    assert caught.value.status == 400 and caught.value.code == "too_many_ai_calls" and caps.calls == 0
     for _ in range(3):
-        budget.spend()
+        caps.spend()
     with pytest.raises(ApiError):
-        budget.spend()
+        caps.spend()
 
 
 def test_bounded_map_keeps_order_and_never_runs_more_than_the_limit():
@@ -39,7 +39,7 @@ def test_bounded_map_keeps_order_and_never_runs_more_than_the_limit():
 
 def test_bounded_map_stops_issuing_work_once_the_client_has_gone():
     issued = []
-    gone = Budget(client_gone=lambda: len(issued) >= 10)
+    gone = RequestCaps(client_gone=lambda: len(issued) >= 10)
 
     async def work(item):
         issued.append(item)
@@ -66,30 +66,30 @@ def test_header_safe(value, ok):
 
 
 def test_the_caps_count_from_zero_and_stop_exactly_at_the_limit():
-    budget = Budget()
-    assert (budget.max_calls, budget.max_fetches, budget.calls, budget.fetches) == (200, 2, 0, 0)
-    budget = Budget(max_calls=3)
-    budget.spend()
-    budget.reserve(2)  # 1 spent + 2 = 3: allowed
+    caps = RequestCaps()
+    assert (caps.max_calls, caps.max_fetches, caps.calls, caps.fetches) == (200, 2, 0, 0)
+    caps = RequestCaps(max_calls=3)
+    caps.spend()
+    caps.reserve(2)  # 1 spent + 2 = 3: allowed
     with pytest.raises(ApiError) as caught:
-        budget.reserve(3)
+        caps.reserve(3)
     assert "needs 4 Workers AI calls" in caught.value.message and "at most 3" in caught.value.message
-    budget.spend()
-    budget.spend()
+    caps.spend()
+    caps.spend()
     with pytest.raises(ApiError) as caught:
-        budget.spend()
-    assert "needs 4 Workers AI calls" in caught.value.message and budget.calls == 3
+        caps.spend()
+    assert "needs 4 Workers AI calls" in caught.value.message and caps.calls == 3
 
 
 def test_two_remote_fetches_and_no_third():
-    budget = Budget()
-    budget.spend_fetch()
-    budget.spend_fetch()
+    caps = RequestCaps()
+    caps.spend_fetch()
+    caps.spend_fetch()
     with pytest.raises(ApiError) as caught:
-        budget.spend_fetch()
+        caps.spend_fetch()
     error = caught.value
-    assert (error.status, error.code, error.param) == (400, "too_many_fetches", "image_url") and budget.fetches == 2
-    gone = Budget(client_gone=lambda: True)
+    assert (error.status, error.code, error.param) == (400, "too_many_fetches", "image_url") and caps.fetches == 2
+    gone = RequestCaps(client_gone=lambda: True)
     with pytest.raises(ClientGone):
         gone.spend_fetch()
     assert gone.fetches == 0

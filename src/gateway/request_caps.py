@@ -1,10 +1,11 @@
 """What one request may spend: Workers AI calls and remote fetches, counted per request; and
-concurrency that creates work only as slots free up.
+concurrency that creates work only as slots free up. (A key's daily budget of neurons, KEY_BUDGETS,
+is another limit: `usage.daily_neuron_budget`, enforced by `metering.py`.)
 
 Anyone holding a key (or the translate secret, which sits in an Immersive Translate URL) could
 otherwise spend the account's whole daily allocation with one request. A route that knows how many
 calls it will make `reserve`s them before the first one, so an oversized request is refused
-without spending anything; every call then `spend`s one, so no path can go past the budget.
+without spending anything; every call then `spend`s one, so no path can go past the cap.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def _too_many_calls(needed: int, limit: int) -> ApiError:
     )
 
 
-class Budget:
+class RequestCaps:
+    """The request's caps: AI calls, remote fetches and bytes held at once, and whether its client left."""
+
     def __init__(self, max_calls: int = DEFAULT_MAX_AI_CALLS, max_fetches: int = MAX_FETCHES_PER_REQUEST,
                  client_gone: Callable[[], bool] | None = None):
         self.max_calls = max_calls
@@ -66,7 +69,7 @@ class Budget:
         return self._client_gone is not None and bool(self._client_gone())
 
     def reserve(self, calls: int) -> None:
-        """Before the first call: refuse (400) a request that would need more than the budget."""
+        """Before the first call: refuse (400) a request that would need more calls than its cap."""
         if self.calls + calls > self.max_calls:
             raise _too_many_calls(self.calls + calls, self.max_calls)
 
