@@ -113,6 +113,11 @@ ROUTES = {
     "/v1/embeddings": ("POST", "/v1/embeddings", {"json": {"model": "@cf/baai/bge-m3", "input": ["a", "b"]}}, 1),
     "/v1/completions": ("POST", "/v1/completions", {"json": {"model": CHAT, "prompt": "hi", "stream": True}}, 1),
     "/v1/responses": ("POST", "/v1/responses", {"json": {"model": CHAT, "input": "hi"}}, 1),
+    # Anthropic's Messages API: streamed through the runtime's pipe (anthropic_stream.AnthropicRelay)
+    "/v1/messages": ("POST", "/v1/messages", {"json": {"model": CHAT, "max_tokens": 64, "stream": True,
+                                                       "messages": [{"role": "user", "content": "hi"}]}}, 1),
+    "/v1/messages/count_tokens": ("POST", "/v1/messages/count_tokens", {"json": {"model": CHAT, "messages": [
+        {"role": "user", "content": "hi"}]}}, 0),
     "/v1/images/generations": ("POST", "/v1/images/generations", {"json": {"model": "@cf/black-forest-labs/flux-1-schnell", "prompt": "p", "n": 2, "response_format": "b64_json"}}, 2),
     "/v1/audio/transcriptions": ("POST", "/v1/audio/transcriptions", {"files": {"file": AUDIO}, "data": {"model": "whisper-1"}}, 1),
     "/v1/audio/translations": ("POST", "/v1/audio/translations", {"files": {"file": AUDIO}, "data": {"model": "whisper-1"}}, 1),
@@ -208,6 +213,22 @@ def test_every_credential_form_of_the_translation_routes_is_metered(spend, https
     assert ai_calls(httpserver) == 40
     totals = usage_day(spend, BUDGETED, day, wait_for=lambda t: t.get("ai_calls") == 40)
     assert totals["ai_calls"] == 40 and totals["characters"] == len(lines) and totals["neurons"] > 0
+
+
+@pytest.mark.parametrize("day, headers, stream", [
+    ("2026-02-15", {"x-api-key": BUDGETED}, True),
+    ("2026-02-16", {"Authorization": f"Bearer {BUDGETED}"}, False),
+])
+def test_every_credential_form_of_the_messages_route_is_metered(spend, httpserver, day, headers, stream):
+    """What ANTHROPIC_API_KEY (x-api-key) and ANTHROPIC_AUTH_TOKEN (Bearer) send reach the same key's meter."""
+    httpserver.expect_request("/ai/run").respond_with_handler(answer)
+    response = httpx.post(f"{spend.url}/v1/messages", timeout=30, headers={**headers, "X-Test-Now": at(day)},
+                          json={"model": "claude-sonnet-4-5", "max_tokens": 64, "stream": stream,
+                                "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 200, response.text
+    _ = response.content
+    totals = usage_day(spend, BUDGETED, day, wait_for=lambda t: t.get("ai_calls") == 1)
+    assert totals["ai_calls"] == 1 and totals["neurons"] > 0
 
 
 # --- budgets under concurrency ------------------------------------------------------------------------
