@@ -100,13 +100,13 @@ EQUIVALENT: dict[str, str] = {
     "usage:41:40:number": "a second more per day since 1970 stays under a day of drift until the year 2206",
     "usage:46:92:number": "a microsecond past midnight: the +0.999 s rounding up absorbs it",
     **{f"limits:{line}:{column}:number": "a slice of another size (65 KiB, 1025 KiB...): every slice's edges are "
-       "handled, so any size gives the same skeleton" for line, column in ((65, 18), (65, 23), (67, 14), (67, 21))},
-    "limits:115:10:compare0": "one more turn with start == size appends an empty piece",
-    "limits:117:14:compare0": "at end == size the slice is the rest of the text: moving past its end changes nothing",
-    "limits:118:19:number": "stepping by two still stops just after a byte that is no backslash, which is all a cut needs",
-    "limits:139:18:binop": "len(parts) + 1 and len(parts) - 1 have the same parity",
-    "limits:182:11:boolop": "a skeleton no pass can shrink stays as it is: the passes left change nothing",
-    "limits:194:54:key": "escaped backslashes replaced by any text without a backslash or hex digit before it: `X__` as `__`",
+       "handled, so any size gives the same skeleton" for line, column in ((67, 18), (67, 23), (69, 14), (69, 21))},
+    "limits:117:10:compare0": "one more turn with start == size appends an empty piece",
+    "limits:119:14:compare0": "at end == size the slice is the rest of the text: moving past its end changes nothing",
+    "limits:120:19:number": "stepping by two still stops just after a byte that is no backslash, which is all a cut needs",
+    "limits:141:18:binop": "len(parts) + 1 and len(parts) - 1 have the same parity",
+    "limits:184:11:boolop": "a skeleton no pass can shrink stays as it is: the passes left change nothing",
+    "limits:196:54:key": "escaped backslashes replaced by any text without a backslash or hex digit before it: `X__` as `__`",
     **{f"usage:{line}:{column}:number": "sums of figures already rounded to thousandths have no fourth decimal: the "
        "rounding only strips float noise, to three places or four" for line, column in ((126, 46), (127, 83))},
 }
