@@ -210,7 +210,7 @@ def _tools(tools) -> list[dict]:
     out = []
     for i, tool in enumerate(tools):
         kind = tool.get("type", "custom") if isinstance(tool, dict) else None
-        if kind not in ("custom", None) or not isinstance(tool.get("name"), str):
+        if not isinstance(tool, dict) or kind not in ("custom", None) or not isinstance(tool.get("name"), str):
             raise bad_request(f"`tools[{i}]`: only custom tools (name, description, input_schema) are supported on "
                               f"Workers AI, not {kind!r} (Anthropic's server and computer-use tools run at Anthropic).",
                               param=f"tools[{i}]")

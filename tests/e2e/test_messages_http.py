@@ -137,6 +137,8 @@ def test_errors_come_in_anthropics_envelope(gateway):
     for unfit in ("claude-\n-sonnet", "claude-sonnet\r\nX-Evil: 1"):  # a Claude name, but not one to echo in a header
         refused = post(gateway, "/v1/messages", {**body, "model": unfit})
         assert refused.status_code == 400 and refused.json()["error"]["type"] == "invalid_request_error", refused.text
+    not_a_tool = post(gateway, "/v1/messages", {**body, "tools": [5]})  # was a 500 (AttributeError)
+    assert not_a_tool.status_code == 400 and not_a_tool.json()["error"]["type"] == "invalid_request_error", not_a_tool.text
     server_tool = post(gateway, "/v1/messages", {**body, "tools": [{"type": "web_search_20250305", "name": "web_search"}]})
     assert server_tool.status_code == 400 and server_tool.json()["error"]["type"] == "invalid_request_error"
 

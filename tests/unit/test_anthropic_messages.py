@@ -156,6 +156,7 @@ def test_images_become_image_parts_and_tool_errors_say_so():
     ({"messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}]}]},
      "messages[0].content[0].source"),
     ({"tools": [{"type": "web_search_20250305", "name": "web_search"}]}, "tools[0]"),
+    ({"tools": [5]}, "tools[0]"), ({"tools": [{"name": "t"}, None]}, "tools[1]"),
     ({"tools": [{"name": "t"}], "tool_choice": {"type": "function"}}, "tool_choice"),
     ({"thinking": {"type": "enabled", "budget_tokens": 512}}, "thinking.budget_tokens"),
     ({"thinking": {"type": "enabled", "budget_tokens": 2048}}, "max_tokens"),  # the budget must be below max_tokens
