@@ -27,14 +27,15 @@ text that needs them, not at import time.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import unicodedata
+import zlib
 from array import array
 from bisect import bisect_right
 from functools import lru_cache
 from operator import itemgetter
-from zlib import crc32
 
 from . import language_profiles as profiles
 
@@ -174,7 +175,7 @@ def _features(word: str, buckets: int) -> list[int]:
     grams = [padded[i:i + n] for n in (2, 3, 4) for i in range(len(padded) - n + 1)]
     grams += word
     grams.append("\x01" + word)
-    return [value % buckets for value in map(crc32, map(str.encode, grams))]
+    return [value % buckets for value in map(zlib.crc32, map(str.encode, grams))]
 
 
 _NOT_ASCII_LETTERS = bytes(value for value in range(128) if not chr(value).isalpha())
@@ -235,9 +236,6 @@ class _Model:
     word's normalising constant is the same for every language and cancels."""
 
     def __init__(self, langs: tuple[str, ...], buckets: int, bias: tuple[int, ...], packed: str, step: float):
-        import base64
-        import zlib
-
         table = zlib.decompress(base64.b64decode(packed))
         assert len(table) == buckets * len(langs)
         lanes = bytearray(2 * len(table))
@@ -293,10 +291,6 @@ def _load_models() -> dict[str, _Model]:
 _models: dict[str, _Model] = _load_models()
 
 
-def _model(script: str) -> _Model:
-    return _models[script]
-
-
 def _posterior(langs: tuple[str, ...], log_scores: list[float]) -> list[tuple[str, float]]:
     """Log-likelihoods → probabilities (equal priors), best first."""
     top = max(log_scores)
@@ -305,18 +299,14 @@ def _posterior(langs: tuple[str, ...], log_scores: list[float]) -> list[tuple[st
     return [(lang, weight / total) for lang, weight in sorted(zip(langs, weights), key=_SECOND, reverse=True)]
 
 
-def _load_han_sets() -> tuple[frozenset[str], frozenset[str]]:
-    return frozenset(profiles.HAN_JA), frozenset(profiles.HAN_ZH)
-
-
-_han_sets = _load_han_sets()
+# Characters Japanese uses far more than Chinese, and the other way round.
+_HAN_JA, _HAN_ZH = frozenset(profiles.HAN_JA), frozenset(profiles.HAN_ZH)
 
 
 def _han(text: str) -> list[tuple[str, float]]:
     """Han without kana: Chinese, unless characters Japanese uses far more than Chinese outweigh
     those Chinese uses far more (Simplified forms, and Traditional ones Japanese does not keep)."""
-    japanese, chinese = _han_sets
-    evidence = sum(char in japanese for char in text) - sum(char in chinese for char in text)
+    evidence = sum(char in _HAN_JA for char in text) - sum(char in _HAN_ZH for char in text)
     # No telling character: Chinese at 95 %; one more Japanese than Chinese one: Japanese at 62 %.
     return _posterior(("ja", "zh"), [3.5 * evidence - 3.0, 0.0])
 
@@ -371,7 +361,7 @@ def _ranked(text: str) -> tuple[tuple[str, float], ...]:
         clear = _function_words(words)
         if clear in (LATIN if script == "latin" else CYRILLIC):
             return ((clear, 1.0),)
-        return tuple(_model(script).ranked(words))
+        return tuple(_models[script].ranked(words))
     if script == "zh":
         return tuple(_han(text))
     if script == "arabic":

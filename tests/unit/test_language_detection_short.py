@@ -159,7 +159,7 @@ def test_only_the_start_of_a_long_text_is_read():
 
 
 def test_the_profile_reads_words_until_one_language_leads_far():
-    model = language_detection._model("latin")
+    model = language_detection._models["latin"]
     words = "das ist ein sehr langer satz auf deutsch mit vielen wörtern".split()
     read = []
     original = language_detection._word_sums
