@@ -79,16 +79,22 @@ def short_id(original: str, pattern: str) -> str:
 
 
 def _runtime_int(text: str):
-    # Pyodide hands a Python int past 32 bits to JS as a BigInt, which the binding cannot serialise
-    # (the call fails): zod's `.int()` bounds every integer by ±(2**53 - 1). As a float it is the same
-    # JSON number (exactly up to 2**53; a schema's bound past that is only rounded).
     value = int(text)
     return float(value) if abs(value) > 2**31 - 1 else value
 
 
+def _for_binding(value):
+    """A copy of a client's JSON Schema (a tool's parameters, a response_format) that the binding can
+    take. The only JSON a client hands the model unbounded by a contract: its integers can be any
+    size, and Pyodide hands a Python int from 2**53 - 1 up to JS as a BigInt, which the binding
+    cannot serialise (the call fails; zod's `.int()` writes ±(2**53 - 1) into every integer's
+    bounds). As a float it is the same JSON number (exactly up to 2**53; past that only rounded)."""
+    return json.loads(json.dumps(value), parse_int=_runtime_int)
+
+
 def _describe_tool(tool: dict, tool_params_required: bool) -> dict:
     """A tool with the descriptions the schema requires (the name stands in when the client gave none)."""
-    tool = json.loads(json.dumps(tool), parse_int=_runtime_int)
+    tool = _for_binding(tool)
     function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
     name = function.get("name") or "tool"
     if not isinstance(function.get("description"), str) or not function["description"]:
@@ -308,6 +314,7 @@ def adapt(model_id: str, inputs: dict, *, stream: bool, body: dict | None = None
 
     response_format = inputs.pop("response_format", None)
     if isinstance(response_format, dict):
+        response_format = _for_binding(response_format)
         json_mode = _json_mode(response_format, "response_format" in props, messages, plan.notes, inputs,
                                "guided_json" in props)
         if json_mode is not None:

@@ -75,6 +75,24 @@ def test_json_schema_answer_matches_on_every_family(client, model, stream):
     _check_city(text)
 
 
+# zod's `.int()` (openai-node's zodResponseFormat, Claude Code's tools) bounds every integer by ±(2**53 - 1);
+# the binding took those as BigInts it cannot serialise, and the call failed (502).
+ZOD_INT = {"type": "integer", "minimum": -(2**53 - 1), "maximum": 2**53 - 1}
+ZOD_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}, "population": ZOD_INT}, "required": ["city", "population"]}
+
+
+@pytest.mark.parametrize("model", ["@cf/qwen/qwen3.8-27b", "@cf/meta/llama-3.3-70b-instruct-fp8-fast",
+                                   "@cf/mistralai/mistral-small-3.1-24b-instruct", LLAMA_FAST])
+def test_integer_bounds_of_zod_schemas_reach_the_model(client, model):
+    messages = [{"role": "user", "content": "Describe Lisbon"}]
+    answer = client.chat.completions.create(model=model, messages=messages, response_format={
+        "type": "json_schema", "json_schema": {"name": "city", "schema": ZOD_SCHEMA}})
+    assert isinstance(json.loads(answer.choices[0].message.content)["population"], int)
+    called = client.chat.completions.create(model=model, messages=messages, tools=[
+        {"type": "function", "function": {"name": "census", "parameters": ZOD_SCHEMA}}])
+    assert called.choices[0].finish_reason in ("stop", "tool_calls")
+
+
 @pytest.mark.parametrize("model", JSON_MODE_OBJECT)
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_json_object_mode_keeps_the_object_workers_ai_answers(client, model, stream):
